@@ -1,0 +1,1 @@
+"""The `linkseq` command line: a thin shell over the library."""
