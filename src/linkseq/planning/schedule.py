@@ -176,7 +176,8 @@ def plan_identity_pass(
     caps = campaign_quotas or {}
     used: dict[Action, int] = {}
     used_campaign: dict[tuple[str, Action], int] = {}
-    day_end = max((next_close(hours.schedule(c), c.tz, now) for c in ready), default=now)
+    zones = {(c.campaign, c.tz): c for c in ready}  # one close per (campaign, zone), not per lead
+    day_end = max((next_close(hours.schedule(c), c.tz, now) for c in zones.values()), default=now)
     left = min(
         len(ready), sum(quotas[a].remaining for a in {c.action for c in ready} if a in quotas)
     )
