@@ -1,0 +1,247 @@
+"""One planning pass for one identity: what goes now, in what order, and why the rest waits.
+
+`plan_identity_pass` is the pure core of step 4 of an engine pass (DESIGN.md) and the answer
+`linkseq leads why` explains. The checks run in a fixed order and the first one that holds a
+candidate names the reason: paused identity, cooldown, delay, hours (now), quota, pacing, hours
+(at the paced instant).
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta, tzinfo
+from enum import StrEnum
+
+from linkseq.planning.hours import WorkingSchedule, is_open, next_close, next_open
+from linkseq.planning.pacing import (
+    ACTION_OF_KIND,
+    DEFAULT_PRIORITY,
+    Pacing,
+    StepKind,
+    draw_gap,
+    order_candidates,
+    spread_gap,
+)
+from linkseq.planning.quota import Action, QuotaStatus
+
+__all__ = [
+    "Candidate",
+    "Held",
+    "HoldReason",
+    "Plan",
+    "Planned",
+    "forecast_completion",
+    "plan_identity_pass",
+]
+
+
+class HoldReason(StrEnum):
+    """Why a due lead does not go now."""
+
+    paused = "paused"  # the identity's LinkedIn session expired
+    cooldown = "cooldown"  # a conversation in the last 3 days
+    delay = "delay"  # the step's delay has not elapsed
+    hours = "hours"  # outside the lead's working hours
+    quota = "quota"  # a Smart Limit, the weekly cap, a campaign cap or postponed_until
+    pacing = "pacing"  # the gap between two actions of the identity
+
+
+@dataclass(frozen=True, slots=True)
+class Candidate:
+    """One enrollment whose next step may be due, with its resolved time zone."""
+
+    key: str
+    kind: StepKind
+    campaign: str
+    due_at: datetime
+    tz: tzinfo
+    priority: int = 1
+    cooldown_until: datetime | None = None
+
+    @property
+    def action(self) -> Action:
+        """The Smart Limit this step spends."""
+        return ACTION_OF_KIND[self.kind]
+
+
+@dataclass(frozen=True, slots=True)
+class Planned:
+    """A candidate that goes at `at` (≥ now, within the pass's horizon)."""
+
+    candidate: Candidate
+    at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Held:
+    """A candidate that waits, why, and the earliest instant it could go (None: unknown)."""
+
+    candidate: Candidate
+    reason: HoldReason
+    earliest: datetime | None
+    detail: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Plan:
+    """The outcome of one pass: actions in sending order, and everything held."""
+
+    go: tuple[Planned, ...]
+    held: tuple[Held, ...]
+
+    def why(self, key: str) -> Planned | Held | None:
+        """What this plan says about one enrollment."""
+        for planned in self.go:
+            if planned.candidate.key == key:
+                return planned
+        for held in self.held:
+            if held.candidate.key == key:
+                return held
+        return None
+
+
+class _Hours:
+    """Per-pass cache of hours by (campaign, zone): many leads share a few zones."""
+
+    def __init__(self, schedules: Mapping[str, WorkingSchedule], default: WorkingSchedule) -> None:
+        self.schedules, self.default = schedules, default
+        self._open: dict[tuple[str, tzinfo], bool] = {}
+        self._next: dict[tuple[str, tzinfo], datetime] = {}
+
+    def schedule(self, c: Candidate) -> WorkingSchedule:
+        return self.schedules.get(c.campaign, self.default)
+
+    def open_now(self, c: Candidate, now: datetime) -> bool:
+        key = (c.campaign, c.tz)
+        if key not in self._open:
+            self._open[key] = is_open(self.schedule(c), c.tz, now)
+        return self._open[key]
+
+    def next_open_now(self, c: Candidate, now: datetime) -> datetime:
+        key = (c.campaign, c.tz)
+        if key not in self._next:
+            self._next[key] = next_open(self.schedule(c), c.tz, now)
+        return self._next[key]
+
+
+def _quota_hold(
+    c: Candidate,
+    statuses: Iterable[QuotaStatus | None],
+    used: Iterable[int],
+) -> Held | None:
+    for status, spent in zip(statuses, used, strict=True):
+        if status is None:
+            continue
+        if status.remaining - spent <= 0:
+            # used up by this very pass: the next pass knows the new sends and says when
+            earliest = status.next_slot_at if status.remaining == 0 else None
+            return Held(c, HoldReason.quota, earliest, status.binding)
+    return None
+
+
+def plan_identity_pass(
+    *,
+    now: datetime,
+    candidates: Sequence[Candidate],
+    quotas: Mapping[Action, QuotaStatus],
+    schedules: Mapping[str, WorkingSchedule],
+    last_action_at: datetime | None,
+    pacing: Pacing,
+    rng: random.Random,
+    campaign_quotas: Mapping[tuple[str, Action], QuotaStatus] | None = None,
+    identity_paused: bool = False,
+    priority: Sequence[StepKind] = DEFAULT_PRIORITY,
+    default_schedule: WorkingSchedule | None = None,
+) -> Plan:
+    """Plan one pass for one identity. An action without a quota entry never goes (quota)."""
+    if identity_paused:
+        return Plan((), tuple(Held(c, HoldReason.paused, None) for c in candidates))
+    hours = _Hours(schedules, default_schedule or WorkingSchedule())
+    held: list[Held] = []
+    ready: list[Candidate] = []
+    for c in candidates:
+        if c.cooldown_until is not None and c.cooldown_until > now:
+            held.append(Held(c, HoldReason.cooldown, max(c.cooldown_until, c.due_at)))
+        elif c.due_at > now:
+            held.append(Held(c, HoldReason.delay, c.due_at))
+        elif not hours.open_now(c, now):
+            held.append(Held(c, HoldReason.hours, hours.next_open_now(c, now)))
+        else:
+            ready.append(c)
+    ordered = order_candidates(
+        ready, priority, rng, kind=lambda c: c.kind, weight=lambda c: c.priority
+    )
+    caps = campaign_quotas or {}
+    used: dict[Action, int] = {}
+    used_campaign: dict[tuple[str, Action], int] = {}
+    zones = {(c.campaign, c.tz): c for c in ready}  # one close per (campaign, zone), not per lead
+    day_end = max((next_close(hours.schedule(c), c.tz, now) for c in zones.values()), default=now)
+    left = min(
+        len(ready), sum(quotas[a].remaining for a in {c.action for c in ready} if a in quotas)
+    )
+
+    def gap(after: datetime, left: int) -> timedelta:
+        drawn = draw_gap(pacing, rng)
+        return max(drawn, spread_gap(after, day_end, left, rng)) if pacing.spread else drawn
+
+    slot = now if last_action_at is None else max(now, last_action_at + gap(last_action_at, left))
+    go: list[Planned] = []
+    horizon = now + pacing.horizon
+    for c in ordered:
+        cap_key = (c.campaign, c.action)
+        quota_hold = _quota_hold(
+            c,
+            (quotas.get(c.action, QuotaStatus(0, None, "no_quota")), caps.get(cap_key)),
+            (used.get(c.action, 0), used_campaign.get(cap_key, 0)),
+        )
+        if quota_hold is not None:
+            held.append(quota_hold)
+        elif slot > horizon:
+            held.append(Held(c, HoldReason.pacing, slot))
+        elif slot > now and not is_open(hours.schedule(c), c.tz, slot):
+            held.append(Held(c, HoldReason.hours, next_open(hours.schedule(c), c.tz, slot)))
+        else:
+            go.append(Planned(c, slot))
+            used[c.action] = used.get(c.action, 0) + 1
+            used_campaign[cap_key] = used_campaign.get(cap_key, 0) + 1
+            left = max(0, left - 1)
+            slot = slot + gap(slot, left)
+    return Plan(tuple(go), tuple(held))
+
+
+def forecast_completion(
+    *,
+    now: datetime,
+    leads_left: int,
+    daily_capacity: int,
+    schedule: WorkingSchedule,
+    tz: tzinfo,
+    today_left: int | None = None,
+) -> datetime | None:
+    """When a campaign will have contacted its last lead, sending `daily_capacity` per working
+    day (`today_left` for the window open now or next), spread evenly over each window."""
+    if leads_left <= 0:
+        return now
+    if daily_capacity <= 0 and not today_left:
+        return None
+    at, left, first = now, leads_left, True
+    for _ in range(leads_left // max(1, daily_capacity) + 800):
+        start = next_open(schedule, tz, at)
+        end = next_close(schedule, tz, start)
+        # a fall-back day can show a window twice: the day's capacity is spent once
+        day = start.astimezone(tz).date()
+        following = next_open(schedule, tz, end)
+        while following.astimezone(tz).date() == day:
+            end = next_close(schedule, tz, following)
+            following = next_open(schedule, tz, end)
+        capacity = today_left if first and today_left is not None else daily_capacity
+        first = False
+        if capacity > 0 and left <= capacity:
+            return start + (end - start) * left / capacity
+        left -= max(0, capacity)
+        at = end
+        if daily_capacity <= 0:
+            return None
+    return None

@@ -1,0 +1,230 @@
+"""Smart Limits arithmetic: limits, ramp-up, rolling windows, combination, remote corrections."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from linkseq.planning.quota import (
+    DAY,
+    INMAIL_WINDOW,
+    WEEK,
+    AccountLevel,
+    Action,
+    QuotaStatus,
+    RemoteLimit,
+    RollingWindow,
+    apply_remote_limits,
+    effective_remaining,
+    next_free_slot,
+    quota_status,
+    ramp_up_limit,
+    remaining,
+    smart_limit,
+)
+
+T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+H = timedelta(hours=1)
+
+
+@pytest.mark.parametrize(
+    ("action", "level", "expected"),
+    [
+        (Action.visit, AccountLevel.classic, (80, DAY)),
+        (Action.visit, AccountLevel.sales_navigator, (500, DAY)),
+        (Action.connect, AccountLevel.classic, (25, DAY)),
+        (Action.connect, AccountLevel.sales_navigator, (30, DAY)),
+        (Action.message, AccountLevel.classic, (50, DAY)),
+        (Action.message, AccountLevel.sales_navigator, (50, DAY)),
+        (Action.inmail, AccountLevel.classic, (5, INMAIL_WINDOW)),
+        (Action.inmail, AccountLevel.sales_navigator, (50, INMAIL_WINDOW)),
+    ],
+)
+def test_smart_limits(action: Action, level: AccountLevel, expected: tuple[int, timedelta]) -> None:
+    assert smart_limit(action, level) == expected
+
+
+def test_message_limit_is_configurable_up_to_250() -> None:
+    assert smart_limit(Action.message, AccountLevel.classic, messages_per_day=250) == (250, DAY)
+    for bad in (0, 251):
+        with pytest.raises(ValueError):
+            smart_limit(Action.message, AccountLevel.classic, messages_per_day=bad)
+    assert smart_limit(Action.inmail, AccountLevel.classic, inmail_per_window=15)[0] == 15
+
+
+def test_level_parsing() -> None:
+    assert AccountLevel.parse("Sales Navigator") is AccountLevel.sales_navigator
+    assert AccountLevel.parse("Premium") is AccountLevel.classic
+    assert AccountLevel.parse("Classic") is AccountLevel.classic
+
+
+@pytest.mark.parametrize(
+    ("full", "expected"),
+    [
+        (25, [5, 10, 15, 20, 25, 25, 25]),
+        (30, [6, 12, 18, 24, 30, 30, 30]),
+        (80, [16, 32, 48, 64, 80, 80, 80]),
+        (50, [10, 20, 30, 40, 50, 50, 50]),
+        (3, [1, 2, 2, 3, 3, 3, 3]),
+        (1, [1, 1, 1, 1, 1, 1, 1]),
+        (0, [0, 0, 0, 0, 0, 0, 0]),
+    ],
+)
+def test_ramp_up_per_day(full: int, expected: list[int]) -> None:
+    got = [ramp_up_limit(full, T0, T0 + DAY * d + H) for d in range(7)]
+    assert got == expected
+
+
+def test_ramp_up_day_boundaries() -> None:
+    assert ramp_up_limit(25, T0, T0) == 5
+    assert ramp_up_limit(25, T0, T0 + DAY - timedelta(microseconds=1)) == 5
+    assert ramp_up_limit(25, T0, T0 + DAY) == 10
+    assert ramp_up_limit(25, T0, T0 + 4 * DAY) == 25
+    assert ramp_up_limit(25, None, T0) == 5  # never synced: cautious day 1
+    assert ramp_up_limit(25, T0, T0 - H) == 5
+
+
+@given(st.integers(1, 1000), st.integers(0, 10 * 24 * 60))
+def test_ramp_up_bounds(full: int, minutes: int) -> None:
+    got = ramp_up_limit(full, T0, T0 + timedelta(minutes=minutes))
+    assert 1 <= got <= full
+    assert got <= ramp_up_limit(full, T0, T0 + timedelta(minutes=minutes + 24 * 60))
+
+
+def test_rolling_window_edges() -> None:
+    sent = [T0, T0 + H, T0 + 2 * H]
+    assert remaining(sent, T0 + 2 * H, DAY, 3) == 0
+    assert remaining(sent, T0 + DAY - timedelta(microseconds=1), DAY, 3) == 0
+    assert remaining(sent, T0 + DAY, DAY, 3) == 1  # the first send has left the window
+    assert remaining(sent, T0 + 3 * H, DAY, 2) == 0  # never negative
+    assert next_free_slot(sent, T0 + 3 * H, DAY, 3) == T0 + DAY
+    assert next_free_slot(sent, T0 + 3 * H, DAY, 2) == T0 + H + DAY
+    assert next_free_slot(sent, T0 + 3 * H, DAY, 4) == T0 + 3 * H
+    assert next_free_slot(sent, T0, DAY, 0) is None
+    window = RollingWindow("w", DAY, 3)
+    assert window.remaining(sent, T0 + 3 * H) == 0
+    assert window.next_free_slot(sent, T0 + 3 * H) == T0 + DAY
+
+
+@given(
+    st.lists(st.integers(0, 3 * 24 * 60), max_size=40),
+    st.integers(0, 3 * 24 * 60),
+    st.integers(1, 10),
+)
+def test_next_free_slot_is_the_first_free_instant(offsets: list[int], at: int, limit: int) -> None:
+    sent = [T0 + timedelta(minutes=m) for m in offsets]
+    now = T0 + timedelta(minutes=at)
+    slot = next_free_slot(sent, now, DAY, limit)
+    assert slot is not None
+    assert slot >= now
+    assert remaining(sent, slot, DAY, limit) >= 1
+    if slot > now:
+        assert remaining(sent, slot - timedelta(microseconds=1), DAY, limit) == 0
+
+
+def _status(now: datetime, sent: list[datetime], **kw: object) -> QuotaStatus:
+    return quota_status(
+        action=Action.connect,
+        level=AccountLevel.classic,
+        now=now,
+        sent_times=sent,
+        first_sync_at=T0 - 30 * DAY,
+        **kw,  # type: ignore[arg-type]
+    )
+
+
+def test_status_names_the_binding_limit() -> None:
+    assert _status(T0, []) == QuotaStatus(25, None, "smart_limit")
+    week = [T0 - DAY * 6 + timedelta(minutes=i) for i in range(100)]
+    blocked = _status(T0, week)
+    assert blocked.remaining == 0
+    assert blocked.binding == "weekly_invitations"
+    assert blocked.next_slot_at == week[0] + WEEK
+    capped = _status(T0, [], campaign_daily_cap=2, campaign_sent_times=[T0 - H, T0 - 2 * H])
+    assert (capped.remaining, capped.binding) == (0, "campaign_cap")
+    assert capped.next_slot_at == T0 - 2 * H + DAY
+    postponed = _status(T0, [], postponed_until=T0 + 5 * H)
+    assert postponed == QuotaStatus(0, T0 + 5 * H, "postponed")
+    assert _status(T0, [], postponed_until=T0 - H).remaining == 25
+    young = quota_status(
+        action=Action.connect,
+        level=AccountLevel.classic,
+        now=T0,
+        sent_times=[],
+        first_sync_at=T0 - H,
+    )
+    assert (young.remaining, young.binding) == (5, "ramp_up")
+
+
+def test_blocked_statuses_wait_for_the_latest_slot() -> None:
+    sent = [T0 - H * i for i in range(25)]
+    status = _status(T0, sent, postponed_until=T0 + 2 * H)
+    assert status.remaining == 0
+    assert status.next_slot_at == max(T0 + 2 * H, sent[-1] + DAY)
+
+
+def test_remote_limits_correct_the_local_count() -> None:
+    local = QuotaStatus(20, None, "smart_limit")
+    remote = RemoteLimit(DAY, 25, 10, observed_at=T0 - H)
+    sent = [T0 - 2 * H, T0 - timedelta(minutes=30)]  # one sent after the observation
+    got = apply_remote_limits(local, remote, now=T0, sent_times=sent)
+    assert got == QuotaStatus(9, None, "edges")
+    # the local count is tighter: it wins
+    assert apply_remote_limits(QuotaStatus(3, None, "x"), remote, now=T0).remaining == 3
+    # Edges says none left and when: wait for it
+    dry = RemoteLimit(DAY, 25, 0, observed_at=T0, next_slot_at=T0 + 3 * H)
+    assert apply_remote_limits(local, dry, now=T0) == QuotaStatus(0, T0 + 3 * H, "edges")
+    # none left, no time given: a whole window from the observation
+    blind = RemoteLimit(DAY, 25, 0, observed_at=T0 - H)
+    assert apply_remote_limits(local, blind, now=T0).next_slot_at == T0 - H + DAY
+    # an observation older than its window says nothing any more
+    stale = RemoteLimit(DAY, 25, 0, observed_at=T0 - DAY)
+    assert apply_remote_limits(local, stale, now=T0) == local
+    assert _status(T0, [], remote=remote).remaining == 10
+
+
+# -- the promise: a sender that obeys effective_remaining never exceeds any limit ------------
+
+
+@given(
+    gaps=st.lists(st.integers(1, 240), min_size=1, max_size=300),
+    sync_age_hours=st.integers(0, 24 * 8),
+    campaign_cap=st.one_of(st.none(), st.integers(0, 30)),
+    weekly_cap=st.integers(10, 120),
+    level=st.sampled_from(list(AccountLevel)),
+)
+def test_obedient_sender_never_exceeds_a_limit(
+    gaps: list[int],
+    sync_age_hours: int,
+    campaign_cap: int | None,
+    weekly_cap: int,
+    level: AccountLevel,
+) -> None:
+    first_sync = T0 - timedelta(hours=sync_age_hours)
+    now, sent = T0, []
+    for gap in gaps:
+        now += timedelta(minutes=gap)
+        left = effective_remaining(
+            action=Action.connect,
+            level=level,
+            now=now,
+            sent_times=sent,
+            first_sync_at=first_sync,
+            weekly_invitation_cap=weekly_cap,
+            campaign_sent_times=sent,
+            campaign_daily_cap=campaign_cap,
+        )
+        assert left >= 0
+        if left:
+            sent.append(now)
+    full = smart_limit(Action.connect, level)[0]
+    for t in sent:
+        in_day = sum(1 for s in sent if t - DAY < s <= t)
+        in_week = sum(1 for s in sent if t - WEEK < s <= t)
+        assert in_day <= ramp_up_limit(full, first_sync, t)
+        assert in_week <= weekly_cap
+        if campaign_cap is not None:
+            assert in_day <= campaign_cap

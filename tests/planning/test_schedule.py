@@ -1,0 +1,224 @@
+"""One identity pass: what goes, in what order, and why the rest waits; completion forecast."""
+
+from __future__ import annotations
+
+import itertools
+import random
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from linkseq.planning.hours import WorkingSchedule, is_open
+from linkseq.planning.pacing import Pacing, StepKind
+from linkseq.planning.quota import Action, QuotaStatus
+from linkseq.planning.schedule import (
+    Candidate,
+    Held,
+    HoldReason,
+    Planned,
+    forecast_completion,
+    plan_identity_pass,
+)
+
+PARIS = ZoneInfo("Europe/Paris")
+TOKYO = ZoneInfo("Asia/Tokyo")
+NOW = datetime(2026, 3, 3, 10, 0, tzinfo=PARIS).astimezone(UTC)  # Tuesday 10:00 Paris
+OFFICE = WorkingSchedule()
+FULL = {a: QuotaStatus(25, None, "smart_limit") for a in Action}
+
+
+def cand(key: str, kind: StepKind = StepKind.invitation, **kw: object) -> Candidate:
+    fields: dict[str, object] = {"campaign": "c1", "due_at": NOW - timedelta(hours=1), "tz": PARIS}
+    fields.update(kw)
+    return Candidate(key, kind, **fields)  # type: ignore[arg-type]
+
+
+def plan(cands: list[Candidate], **kw: object):  # type: ignore[no-untyped-def]
+    args: dict[str, object] = {
+        "now": NOW,
+        "candidates": cands,
+        "quotas": FULL,
+        "schedules": {"c1": OFFICE},
+        "last_action_at": None,
+        "pacing": Pacing(spread=False),
+        "rng": random.Random(0),
+    }
+    args.update(kw)
+    return plan_identity_pass(**args)  # type: ignore[arg-type]
+
+
+def test_first_goes_now_then_paced_within_horizon() -> None:
+    got = plan([cand(f"l{i}") for i in range(30)])
+    assert got.go[0].at == NOW
+    gaps = [b.at - a.at for a, b in zip(got.go, got.go[1:], strict=False)]
+    assert all(timedelta(seconds=45) <= g <= timedelta(seconds=120) for g in gaps)
+    assert got.go[-1].at <= NOW + timedelta(minutes=15)
+    assert 7 <= len(got.go) <= 21
+    assert {h.reason for h in got.held} == {HoldReason.pacing}
+    assert all(
+        h.earliest is not None and h.earliest > NOW + timedelta(minutes=15) for h in got.held
+    )
+    assert len(got.go) + len(got.held) == 30
+
+
+def test_last_action_sets_the_first_slot() -> None:
+    last = NOW - timedelta(seconds=10)
+    got = plan([cand("a")], last_action_at=last)
+    (first,) = got.go
+    assert last + timedelta(seconds=45) <= first.at <= last + timedelta(seconds=120)
+    short = plan(
+        [cand("a")], last_action_at=last, pacing=Pacing(spread=False, horizon=timedelta(0))
+    )
+    (held,) = short.held
+    assert held.reason is HoldReason.pacing
+    assert held.earliest is not None
+    assert held.earliest >= last + timedelta(seconds=45)
+    late = plan([cand("a")], last_action_at=NOW - timedelta(minutes=5))
+    assert late.go[0].at == NOW
+
+
+def test_every_reason() -> None:
+    cands = [
+        cand("delay", due_at=NOW + timedelta(days=2)),
+        cand("cool", cooldown_until=NOW + timedelta(days=1)),
+        cand("tokyo", tz=TOKYO),  # 18:00 in Tokyo: closed
+        cand("visit", StepKind.visit),
+        cand("msg", StepKind.follow_up),
+    ]
+    quotas = {**FULL, Action.visit: QuotaStatus(0, NOW + timedelta(hours=3), "ramp_up")}
+    got = plan(cands, quotas=quotas)
+    why = {k: got.why(k) for k in ("delay", "cool", "tokyo", "visit", "msg")}
+    assert isinstance(why["delay"], Held)
+    assert why["delay"].reason is HoldReason.delay
+    assert why["delay"].earliest == NOW + timedelta(days=2)
+    assert isinstance(why["cool"], Held)
+    assert why["cool"].reason is HoldReason.cooldown
+    assert isinstance(why["tokyo"], Held)
+    assert why["tokyo"].reason is HoldReason.hours
+    assert why["tokyo"].earliest == datetime(2026, 3, 4, 9, 0, tzinfo=TOKYO)
+    assert isinstance(why["visit"], Held)
+    assert why["visit"].reason is HoldReason.quota
+    assert (why["visit"].earliest, why["visit"].detail) == (NOW + timedelta(hours=3), "ramp_up")
+    assert isinstance(why["msg"], Planned)
+    assert got.why("nobody") is None
+    paused = plan(cands, identity_paused=True)
+    assert not paused.go
+    assert {h.reason for h in paused.held} == {HoldReason.paused}
+
+
+def test_priority_order_follow_ups_first() -> None:
+    kinds = [StepKind.visit, StepKind.invitation, StepKind.first_message, StepKind.follow_up] * 2
+    got = plan(
+        [cand(f"l{i}", k) for i, k in enumerate(kinds)],
+        pacing=Pacing(spread=False, horizon=timedelta(hours=1)),
+    )
+    order = [p.candidate.kind for p in got.go]
+    assert (
+        order
+        == [StepKind.follow_up] * 2
+        + [StepKind.first_message] * 2
+        + [StepKind.invitation] * 2
+        + [StepKind.visit] * 2
+    )
+
+
+def test_quota_and_campaign_caps_are_spent_once() -> None:
+    quotas = {**FULL, Action.connect: QuotaStatus(3, None, "smart_limit")}
+    caps = {("c2", Action.connect): QuotaStatus(1, None, "campaign_cap")}
+    cands = [cand(f"a{i}") for i in range(3)] + [cand(f"b{i}", campaign="c2") for i in range(3)]
+    got = plan(
+        cands,
+        quotas=quotas,
+        campaign_quotas=caps,
+        schedules={"c1": OFFICE, "c2": OFFICE},
+        pacing=Pacing(spread=False, horizon=timedelta(hours=2)),
+    )
+    assert len(got.go) == 3
+    assert sum(1 for p in got.go if p.candidate.campaign == "c2") <= 1
+    assert {h.reason for h in got.held} == {HoldReason.quota}
+    assert plan([cand("x")], quotas={}).held[0].detail == "no_quota"
+
+
+def test_window_closing_during_the_pass_holds_for_hours() -> None:
+    now = datetime(2026, 3, 3, 17, 58, tzinfo=PARIS).astimezone(UTC)
+    got = plan([cand(f"l{i}") for i in range(5)], now=now)
+    assert all(is_open(OFFICE, PARIS, p.at) for p in got.go)
+    assert any(h.reason is HoldReason.hours for h in got.held)
+
+
+def test_spread_stretches_gaps_over_the_day() -> None:
+    got = plan(
+        [cand(f"l{i}") for i in range(50)],
+        pacing=Pacing(horizon=timedelta(hours=9)),
+        quotas={**FULL, Action.connect: QuotaStatus(16, None, "smart_limit")},
+    )
+    assert len(got.go) == 16
+    close = datetime(2026, 3, 3, 18, 0, tzinfo=PARIS)
+    assert got.go[-1].at < close
+    assert got.go[-1].at > close - timedelta(hours=5)  # not a burst at the start
+
+
+@given(
+    st.lists(
+        st.tuples(st.sampled_from(list(StepKind)), st.integers(-600, 600), st.booleans()),
+        max_size=40,
+    ),
+    st.integers(0, 30),
+    st.integers(0, 2**16),
+)
+def test_plan_invariants(items: list[tuple[StepKind, int, bool]], limit: int, seed: int) -> None:
+    cands = [
+        cand(f"l{i}", k, due_at=NOW + timedelta(minutes=m), tz=TOKYO if t else PARIS)
+        for i, (k, m, t) in enumerate(items)
+    ]
+    quotas = {
+        a: QuotaStatus(limit, None if limit else NOW + timedelta(hours=1), "q") for a in Action
+    }
+    got = plan(cands, quotas=quotas, rng=random.Random(seed), pacing=Pacing())
+    assert sorted(
+        c.key for c in [*(p.candidate for p in got.go), *(h.candidate for h in got.held)]
+    ) == sorted(c.key for c in cands)
+    for action in Action:
+        assert sum(1 for p in got.go if p.candidate.action is action) <= limit
+    times = [p.at for p in got.go]
+    assert times == sorted(times)
+    assert all(b - a >= timedelta(seconds=45) for a, b in itertools.pairwise(times))
+    for p in got.go:
+        assert NOW <= p.at <= NOW + timedelta(minutes=15)
+        assert p.candidate.due_at <= NOW
+        assert is_open(OFFICE, p.candidate.tz, p.at)
+    for h in got.held:
+        assert h.earliest is None or h.earliest >= NOW
+
+
+def test_forecast_completion() -> None:
+    monday = datetime(2026, 3, 2, 8, 0, tzinfo=PARIS).astimezone(UTC)
+    # 100 leads at 25 a day: Monday..Thursday, the last one at the end of Thursday's window
+    got = forecast_completion(
+        now=monday, leads_left=100, daily_capacity=25, schedule=OFFICE, tz=PARIS
+    )
+    assert got == datetime(2026, 3, 5, 18, 0, tzinfo=PARIS)
+    # 110 leads: Friday, then 10 more after the weekend
+    got = forecast_completion(
+        now=monday, leads_left=135, daily_capacity=25, schedule=OFFICE, tz=PARIS
+    )
+    assert got is not None
+    assert got.astimezone(PARIS).date().isoformat() == "2026-03-09"
+    half = forecast_completion(
+        now=monday, leads_left=10, daily_capacity=20, schedule=OFFICE, tz=PARIS, today_left=20
+    )
+    assert half == datetime(2026, 3, 2, 13, 30, tzinfo=PARIS)
+    assert (
+        forecast_completion(now=monday, leads_left=0, daily_capacity=0, schedule=OFFICE, tz=PARIS)
+        == monday
+    )
+    assert (
+        forecast_completion(now=monday, leads_left=5, daily_capacity=0, schedule=OFFICE, tz=PARIS)
+        is None
+    )
+    today_only = forecast_completion(
+        now=monday, leads_left=5, daily_capacity=0, schedule=OFFICE, tz=PARIS, today_left=5
+    )
+    assert today_only == datetime(2026, 3, 2, 18, 0, tzinfo=PARIS)
