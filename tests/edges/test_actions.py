@@ -458,3 +458,30 @@ def test_custom_base_url_and_context_manager(harness: Harness) -> None:
     ):
         client.me(IDENTITY)
     assert seen == ["http://127.0.0.1:8765/v1/actions/linkedin-me/run/live"]
+
+
+def test_schedules_endpoints(harness: Harness) -> None:
+    harness.fake.queue(ok([{"uid": "s1", "status": "scheduled"}]))
+    assert [s.uid for s in harness.client.schedules.list()] == ["s1"]
+    assert (harness.fake.last.method, str(harness.fake.last.url)) == ("GET", f"{BASE}/schedules")
+    harness.client.schedules.delete("s1")
+    assert (harness.fake.last.method, str(harness.fake.last.url)) == (
+        "DELETE",
+        f"{BASE}/schedules/s1",
+    )
+
+
+def test_from_settings(monkeypatch: pytest.MonkeyPatch) -> None:
+    from linkseq.errors import ConfigError
+    from linkseq.settings import Settings
+
+    monkeypatch.delenv("LINKSEQ_EDGES_API_KEY", raising=False)
+    with pytest.raises(ConfigError):
+        EdgesClient.from_settings(Settings(_env_file=None))  # type: ignore[call-arg]
+    monkeypatch.setenv("LINKSEQ_EDGES_API_KEY", API_KEY)
+    monkeypatch.setenv("LINKSEQ_EDGES_BASE_URL", "http://127.0.0.1:9/v1")
+    monkeypatch.setenv("LINKSEQ_EDGES_PLAN", "gold")
+    with EdgesClient.from_settings(Settings(_env_file=None)) as client:  # type: ignore[call-arg]
+        assert client.base_url == "http://127.0.0.1:9/v1"
+        assert "per_second=10" in repr(client)
+        assert API_KEY not in repr(client)

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterable
-from typing import Any
+from typing import Any, cast
 
 import pytest
+from fastapi import FastAPI, Request
+from fastapi.testclient import TestClient
 
 from linkseq.edges import EdgesClient, NotFound
+from linkseq.edges._http import Client
 from tests.edges.conftest import IDENTITY
 
 
@@ -36,3 +39,23 @@ def test_in_process_app() -> None:
             client.run_live("linkedin-nope", IDENTITY)
     assert info.value.message == "/v1/actions/linkedin-nope/run/live"
     assert info.value.label == "NOT_FOUND"
+
+
+def test_httpx_compatible_test_client_of_an_asgi_app() -> None:
+    """A starlette TestClient (how an ASGI sandbox runs in-process) is accepted as `http`."""
+    api = FastAPI()
+
+    @api.post("/v1/actions/{slug}/run/live")
+    async def live(slug: str, request: Request) -> dict[str, Any]:
+        body = await request.json()
+        return {"id": 5, "slug": slug, "key": request.headers["x-api-key"], "body": body}
+
+    with TestClient(api) as test_client:
+        client = EdgesClient(
+            "k", base_url="http://testserver/v1", http=cast(Client, test_client), rate_limit=None
+        )
+        me = client.me(IDENTITY)
+    assert me.linkedin_profile_id == 5
+    assert me.model_extra is not None
+    assert me.model_extra["key"] == "k"
+    assert me.model_extra["body"] == {"identity_ids": [IDENTITY], "identity_mode": "direct"}

@@ -66,7 +66,7 @@ from linkseq.edges._models import (
     WithdrawResult,
 )
 from linkseq.edges._ratelimit import PLANS, RateLimiter
-from linkseq.edges._resources import Identities, Runs
+from linkseq.edges._resources import Identities, Runs, Schedules
 from linkseq.edges._retry import RetryDecision, RetryPolicy, backoff, decide, jitter
 from linkseq.edges._validate import canonical_timezone, check_profile_url, check_timezone
 
@@ -121,6 +121,7 @@ __all__ = [
     "RunRow",
     "RunStatus",
     "Runs",
+    "Schedules",
     "SearchPerson",
     "SentInvitation",
     "ServerError",

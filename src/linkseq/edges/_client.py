@@ -43,7 +43,7 @@ from linkseq.edges._models import (
     WithdrawResult,
 )
 from linkseq.edges._ratelimit import RateLimiter, _real_sleep
-from linkseq.edges._resources import Identities, Runs
+from linkseq.edges._resources import Identities, Runs, Schedules
 from linkseq.edges._retry import RetryPolicy, decide
 from linkseq.edges._validate import (
     check_invitation_urn,
@@ -54,6 +54,8 @@ from linkseq.edges._validate import (
     check_timezone,
     check_uid,
 )
+from linkseq.errors import ConfigError
+from linkseq.settings import Settings
 
 __all__ = ["ASYNC_BATCH", "DEFAULT_BASE_URL", "SEND_ACTIONS", "EdgesClient"]
 
@@ -111,6 +113,19 @@ class EdgesClient:
             self._live_limiter = rate_limit
         self.runs = Runs(self)
         self.identities = Identities(self)
+        self.schedules = Schedules(self)
+
+    @classmethod
+    def from_settings(cls, settings: Settings, **overrides: Any) -> EdgesClient:
+        """A client for `LINKSEQ_EDGES_API_KEY`, `..._BASE_URL` and `..._PLAN`."""
+        if settings.edges_api_key is None:
+            raise ConfigError("LINKSEQ_EDGES_API_KEY is not set")
+        options: dict[str, Any] = {
+            "base_url": settings.edges_base_url,
+            "rate_limit": settings.edges_plan,
+        }
+        options.update(overrides)
+        return cls(settings.edges_api_key, **options)
 
     def __repr__(self) -> str:
         return f"EdgesClient(base_url={self.base_url!r}, rate_limit={self._live_limiter!r})"

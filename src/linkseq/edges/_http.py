@@ -72,7 +72,11 @@ class RawResponse:
 
 
 class HttpSession:
-    """Owns (or borrows) an httpx2 client and turns its exceptions into Edges errors."""
+    """Owns (or borrows) an httpx2 client and turns its exceptions into Edges errors.
+
+    An injected client keeps its own timeout and transport; any httpx-compatible client works
+    (e.g. starlette's TestClient for an ASGI app in-process).
+    """
 
     def __init__(
         self,
@@ -90,7 +94,6 @@ class HttpSession:
             self._client = Client(transport=WSGITransport(app=app), timeout=timeout)
         else:
             self._client = Client(timeout=timeout)
-        self._timeout = timeout
 
     def request(
         self,
@@ -109,7 +112,6 @@ class HttpSession:
                 headers=dict(headers),
                 json=json,
                 params=dict(params) if params else None,
-                timeout=self._timeout,
             )
         except _NEVER_SENT as exc:
             raise ConnectionFailed(message=f"{type(exc).__name__}: {exc}") from exc

@@ -24,7 +24,7 @@ if TYPE_CHECKING:
     from linkseq.edges._client import EdgesClient
     from linkseq.edges._ratelimit import RateLimiter
 
-__all__ = ["Identities", "Runs"]
+__all__ = ["Identities", "Runs", "Schedules"]
 
 
 class Runs:
@@ -62,6 +62,22 @@ class Runs:
         if not 1 <= limit <= 500:
             raise InvalidInput("limit must be 1 to 500", field="limit")
         return _get_pages(self._client, url, {"limit": limit}, RunRow, limiter)
+
+
+class Schedules:
+    """Recurring runs (decision 21, an assumption: `GET /v1/schedules`, `DELETE .../{uid}`)."""
+
+    def __init__(self, client: EdgesClient) -> None:
+        self._client = client
+
+    def list(self) -> Iterator[Run]:
+        """Every schedule of the workspace, as run objects."""
+        return _get_pages(self._client, self._client._url("/schedules"), {}, Run, None)
+
+    def delete(self, uid: str) -> None:
+        """Stop and delete a schedule; a `NotFound` here may mean Edges has no such endpoint."""
+        path = self._client._url(f"/schedules/{quote(check_uid(uid, field='schedule_uid'))}")
+        self._client._request("DELETE", path)
 
 
 class Identities:
