@@ -1,0 +1,7 @@
+"""Database fixtures: see tests/store/dbfixtures.py."""
+
+from __future__ import annotations
+
+from tests.store.dbfixtures import engine, pg_url, session, sqlite_engine
+
+__all__ = ["engine", "pg_url", "session", "sqlite_engine"]

@@ -1,0 +1,56 @@
+"""Small helpers that put rows in a test database."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from sqlalchemy.orm import Session
+
+from linkseq.store.enums import IdentityLevel, IdentityStatus
+from linkseq.store.models import Campaign, CampaignIdentity, Identity, Lead
+
+T0 = datetime(2026, 1, 5, 8, 0, tzinfo=UTC)
+
+
+def add_identity(
+    session: Session,
+    uid: str = "id-1",
+    *,
+    name: str | None = None,
+    level: IdentityLevel = IdentityLevel.CLASSIC,
+    status: IdentityStatus = IdentityStatus.ACTIVE,
+) -> Identity:
+    """Insert an identity and flush."""
+    identity = Identity(
+        uid=uid, name=name or uid, level=level, status=status, created_at=T0, updated_at=T0
+    )
+    session.add(identity)
+    session.flush()
+    return identity
+
+
+def add_lead(session: Session, handle: str = "jane-doe", **fields: object) -> Lead:
+    """Insert a lead with a canonical URL built from `handle` and flush."""
+    lead = Lead(
+        profile_url=f"https://www.linkedin.com/in/{handle}",
+        created_at=T0,
+        updated_at=T0,
+        custom_fields={},
+        **fields,
+    )
+    session.add(lead)
+    session.flush()
+    return lead
+
+
+def add_campaign(
+    session: Session, name: str = "c1", identities: tuple[Identity, ...] = ()
+) -> Campaign:
+    """Insert a draft campaign with an empty spec and flush."""
+    campaign = Campaign(name=name, spec_yaml="", spec={}, created_at=T0, updated_at=T0)
+    session.add(campaign)
+    session.flush()
+    for identity in identities:
+        session.add(CampaignIdentity(campaign_id=campaign.id, identity_id=identity.id))
+    session.flush()
+    return campaign
