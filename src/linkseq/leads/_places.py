@@ -1,0 +1,162 @@
+"""Small built-in tables: places named in LinkedIn locations → IANA time zones.
+
+Big business cities first (what LinkedIn shows most: "Greater Paris Metropolitan Region",
+"San Francisco Bay Area", "London, England, United Kingdom"), then the regions of the countries
+that span several zones, then one zone for each such country when nothing finer is known.
+"""
+
+from __future__ import annotations
+
+__all__ = ["CITIES", "COUNTRY_ALIASES", "MULTI_ZONE_COUNTRY_DEFAULT", "REGIONS"]
+
+CITIES: dict[str, str] = {
+    # North America
+    "new york": "America/New_York", "new york city": "America/New_York", "nyc": "America/New_York",
+    "brooklyn": "America/New_York", "boston": "America/New_York", "washington": "America/New_York",
+    "washington dc": "America/New_York", "philadelphia": "America/New_York",
+    "miami": "America/New_York", "atlanta": "America/New_York", "charlotte": "America/New_York",
+    "pittsburgh": "America/New_York", "detroit": "America/Detroit", "raleigh": "America/New_York",
+    "orlando": "America/New_York", "tampa": "America/New_York", "baltimore": "America/New_York",
+    "chicago": "America/Chicago", "dallas": "America/Chicago", "houston": "America/Chicago",
+    "austin": "America/Chicago", "san antonio": "America/Chicago", "minneapolis": "America/Chicago",
+    "nashville": "America/Chicago", "new orleans": "America/Chicago",
+    "kansas city": "America/Chicago", "st. louis": "America/Chicago",
+    "denver": "America/Denver", "salt lake city": "America/Denver",
+    "phoenix": "America/Phoenix", "san francisco": "America/Los_Angeles",
+    "san jose": "America/Los_Angeles", "los angeles": "America/Los_Angeles",
+    "san diego": "America/Los_Angeles", "seattle": "America/Los_Angeles",
+    "portland": "America/Los_Angeles", "las vegas": "America/Los_Angeles",
+    "palo alto": "America/Los_Angeles", "oakland": "America/Los_Angeles",
+    "sacramento": "America/Los_Angeles", "silicon valley": "America/Los_Angeles",
+    "anchorage": "America/Anchorage", "honolulu": "Pacific/Honolulu",
+    "toronto": "America/Toronto", "montreal": "America/Toronto", "montréal": "America/Toronto",
+    "ottawa": "America/Toronto", "vancouver": "America/Vancouver", "calgary": "America/Edmonton",
+    "edmonton": "America/Edmonton", "winnipeg": "America/Winnipeg", "halifax": "America/Halifax",
+    "mexico city": "America/Mexico_City", "ciudad de méxico": "America/Mexico_City",
+    "guadalajara": "America/Mexico_City", "monterrey": "America/Monterrey",
+    "tijuana": "America/Tijuana",
+    # South America
+    "são paulo": "America/Sao_Paulo", "sao paulo": "America/Sao_Paulo",
+    "rio de janeiro": "America/Sao_Paulo", "brasília": "America/Sao_Paulo",
+    "buenos aires": "America/Argentina/Buenos_Aires", "santiago": "America/Santiago",
+    "bogotá": "America/Bogota", "bogota": "America/Bogota", "lima": "America/Lima",
+    "manaus": "America/Manaus",
+    # Europe
+    "london": "Europe/London", "manchester": "Europe/London", "edinburgh": "Europe/London",
+    "birmingham": "Europe/London", "dublin": "Europe/Dublin", "paris": "Europe/Paris",
+    "lyon": "Europe/Paris", "marseille": "Europe/Paris", "berlin": "Europe/Berlin",
+    "munich": "Europe/Berlin", "münchen": "Europe/Berlin", "hamburg": "Europe/Berlin",
+    "frankfurt": "Europe/Berlin", "amsterdam": "Europe/Amsterdam", "rotterdam": "Europe/Amsterdam",
+    "brussels": "Europe/Brussels", "bruxelles": "Europe/Brussels", "madrid": "Europe/Madrid",
+    "barcelona": "Europe/Madrid", "lisbon": "Europe/Lisbon", "lisboa": "Europe/Lisbon",
+    "rome": "Europe/Rome", "milan": "Europe/Rome", "milano": "Europe/Rome",
+    "zurich": "Europe/Zurich", "zürich": "Europe/Zurich", "geneva": "Europe/Zurich",
+    "vienna": "Europe/Vienna", "wien": "Europe/Vienna", "copenhagen": "Europe/Copenhagen",
+    "stockholm": "Europe/Stockholm", "oslo": "Europe/Oslo", "helsinki": "Europe/Helsinki",
+    "warsaw": "Europe/Warsaw", "prague": "Europe/Prague", "budapest": "Europe/Budapest",
+    "athens": "Europe/Athens", "istanbul": "Europe/Istanbul", "kyiv": "Europe/Kyiv",
+    "bucharest": "Europe/Bucharest", "moscow": "Europe/Moscow",
+    "saint petersburg": "Europe/Moscow", "luxembourg": "Europe/Luxembourg",
+    # Africa and the Middle East
+    "cairo": "Africa/Cairo", "lagos": "Africa/Lagos", "nairobi": "Africa/Nairobi",
+    "johannesburg": "Africa/Johannesburg", "cape town": "Africa/Johannesburg",
+    "casablanca": "Africa/Casablanca", "dubai": "Asia/Dubai", "abu dhabi": "Asia/Dubai",
+    "riyadh": "Asia/Riyadh", "doha": "Asia/Qatar", "tel aviv": "Asia/Jerusalem",
+    # Asia and Oceania
+    "mumbai": "Asia/Kolkata", "bangalore": "Asia/Kolkata", "bengaluru": "Asia/Kolkata",
+    "delhi": "Asia/Kolkata", "new delhi": "Asia/Kolkata", "hyderabad": "Asia/Kolkata",
+    "chennai": "Asia/Kolkata", "pune": "Asia/Kolkata", "karachi": "Asia/Karachi",
+    "singapore": "Asia/Singapore", "hong kong": "Asia/Hong_Kong", "shanghai": "Asia/Shanghai",
+    "beijing": "Asia/Shanghai", "shenzhen": "Asia/Shanghai", "taipei": "Asia/Taipei",
+    "tokyo": "Asia/Tokyo", "osaka": "Asia/Tokyo", "seoul": "Asia/Seoul",
+    "bangkok": "Asia/Bangkok", "jakarta": "Asia/Jakarta", "manila": "Asia/Manila",
+    "kuala lumpur": "Asia/Kuala_Lumpur", "ho chi minh city": "Asia/Ho_Chi_Minh",
+    "hanoi": "Asia/Bangkok", "sydney": "Australia/Sydney", "melbourne": "Australia/Melbourne",
+    "brisbane": "Australia/Brisbane", "perth": "Australia/Perth", "adelaide": "Australia/Adelaide",
+    "auckland": "Pacific/Auckland", "wellington": "Pacific/Auckland",
+}  # fmt: skip
+
+REGIONS: dict[str, str] = {
+    # United States (names and postal codes)
+    "alabama": "America/Chicago", "al": "America/Chicago", "alaska": "America/Anchorage",
+    "ak": "America/Anchorage", "arizona": "America/Phoenix", "az": "America/Phoenix",
+    "arkansas": "America/Chicago", "ar": "America/Chicago", "california": "America/Los_Angeles",
+    "ca": "America/Los_Angeles", "colorado": "America/Denver", "co": "America/Denver",
+    "connecticut": "America/New_York", "ct": "America/New_York", "delaware": "America/New_York",
+    "de": "America/New_York", "florida": "America/New_York", "fl": "America/New_York",
+    "georgia": "America/New_York", "ga": "America/New_York", "hawaii": "Pacific/Honolulu",
+    "hi": "Pacific/Honolulu", "idaho": "America/Boise", "id": "America/Boise",
+    "illinois": "America/Chicago", "il": "America/Chicago",
+    "indiana": "America/Indiana/Indianapolis", "in": "America/Indiana/Indianapolis",
+    "iowa": "America/Chicago", "ia": "America/Chicago", "kansas": "America/Chicago",
+    "ks": "America/Chicago", "kentucky": "America/New_York", "ky": "America/New_York",
+    "louisiana": "America/Chicago", "la": "America/Chicago", "maine": "America/New_York",
+    "me": "America/New_York", "maryland": "America/New_York", "md": "America/New_York",
+    "massachusetts": "America/New_York", "ma": "America/New_York",
+    "michigan": "America/Detroit", "mi": "America/Detroit", "minnesota": "America/Chicago",
+    "mn": "America/Chicago", "mississippi": "America/Chicago", "ms": "America/Chicago",
+    "missouri": "America/Chicago", "mo": "America/Chicago", "montana": "America/Denver",
+    "mt": "America/Denver", "nebraska": "America/Chicago", "ne": "America/Chicago",
+    "nevada": "America/Los_Angeles", "nv": "America/Los_Angeles",
+    "new hampshire": "America/New_York", "nh": "America/New_York",
+    "new jersey": "America/New_York", "nj": "America/New_York", "new mexico": "America/Denver",
+    "nm": "America/Denver", "ny": "America/New_York",
+    "north carolina": "America/New_York", "nc": "America/New_York",
+    "north dakota": "America/Chicago", "nd": "America/Chicago", "ohio": "America/New_York",
+    "oh": "America/New_York", "oklahoma": "America/Chicago", "ok": "America/Chicago",
+    "oregon": "America/Los_Angeles", "or": "America/Los_Angeles",
+    "pennsylvania": "America/New_York", "pa": "America/New_York",
+    "rhode island": "America/New_York", "ri": "America/New_York",
+    "south carolina": "America/New_York", "sc": "America/New_York",
+    "south dakota": "America/Chicago", "sd": "America/Chicago", "tennessee": "America/Chicago",
+    "tn": "America/Chicago", "texas": "America/Chicago", "tx": "America/Chicago",
+    "utah": "America/Denver", "ut": "America/Denver", "vermont": "America/New_York",
+    "vt": "America/New_York", "virginia": "America/New_York", "va": "America/New_York",
+    "wa": "America/Los_Angeles", "washington state": "America/Los_Angeles",
+    "west virginia": "America/New_York", "wv": "America/New_York",
+    "wisconsin": "America/Chicago", "wi": "America/Chicago", "wyoming": "America/Denver",
+    "wy": "America/Denver", "district of columbia": "America/New_York",
+    "dc": "America/New_York",
+    # Canada
+    "ontario": "America/Toronto", "on": "America/Toronto", "quebec": "America/Toronto",
+    "québec": "America/Toronto", "qc": "America/Toronto", "british columbia": "America/Vancouver",
+    "bc": "America/Vancouver", "alberta": "America/Edmonton", "ab": "America/Edmonton",
+    "manitoba": "America/Winnipeg", "mb": "America/Winnipeg",
+    "saskatchewan": "America/Regina", "sk": "America/Regina", "nova scotia": "America/Halifax",
+    "ns": "America/Halifax", "new brunswick": "America/Moncton", "nb": "America/Moncton",
+    "newfoundland and labrador": "America/St_Johns", "nl": "America/St_Johns",
+    # Australia
+    "new south wales": "Australia/Sydney", "nsw": "Australia/Sydney",
+    "victoria": "Australia/Melbourne", "vic": "Australia/Melbourne",
+    "queensland": "Australia/Brisbane", "qld": "Australia/Brisbane",
+    "western australia": "Australia/Perth", "south australia": "Australia/Adelaide",
+    "tasmania": "Australia/Hobart", "australian capital territory": "Australia/Sydney",
+    # United Kingdom nations
+    "england": "Europe/London", "scotland": "Europe/London", "wales": "Europe/London",
+    "northern ireland": "Europe/London",
+}  # fmt: skip
+
+COUNTRY_ALIASES: dict[str, str] = {
+    "usa": "US", "u.s.": "US", "u.s.a.": "US", "united states of america": "US",
+    "america": "US", "uk": "GB", "u.k.": "GB", "great britain": "GB", "britain": "GB",
+    "deutschland": "DE", "españa": "ES", "italia": "IT", "brasil": "BR", "schweiz": "CH",
+    "suisse": "CH", "nederland": "NL", "the netherlands": "NL", "holland": "NL",
+    "belgique": "BE", "österreich": "AT", "polska": "PL", "türkiye": "TR", "turkey": "TR",
+    "russia": "RU", "south korea": "KR", "korea": "KR", "vietnam": "VN", "uae": "AE",
+    "czech republic": "CZ", "iran": "IR", "taiwan": "TW", "ivory coast": "CI",
+}  # fmt: skip
+
+# Countries that span several zones: the zone where most of their business happens.
+MULTI_ZONE_COUNTRY_DEFAULT: dict[str, str] = {
+    "US": "America/New_York", "CA": "America/Toronto", "MX": "America/Mexico_City",
+    "BR": "America/Sao_Paulo", "AR": "America/Argentina/Buenos_Aires",
+    "CL": "America/Santiago", "RU": "Europe/Moscow", "AU": "Australia/Sydney",
+    "CN": "Asia/Shanghai", "ID": "Asia/Jakarta", "KZ": "Asia/Almaty", "ES": "Europe/Madrid",
+    "PT": "Europe/Lisbon", "DE": "Europe/Berlin", "NZ": "Pacific/Auckland",
+    "UA": "Europe/Kyiv", "MY": "Asia/Kuala_Lumpur", "EC": "America/Guayaquil",
+    "CD": "Africa/Kinshasa", "MN": "Asia/Ulaanbaatar", "UZ": "Asia/Tashkent",
+    "GL": "America/Nuuk", "FR": "Europe/Paris", "GB": "Europe/London", "NL": "Europe/Amsterdam",
+    "DK": "Europe/Copenhagen", "CY": "Asia/Nicosia", "PS": "Asia/Gaza", "KI": "Pacific/Tarawa",
+    "FM": "Pacific/Pohnpei", "PF": "Pacific/Tahiti", "MH": "Pacific/Majuro",
+    "PG": "Pacific/Port_Moresby", "UM": "Pacific/Wake", "KR": "Asia/Seoul",
+}  # fmt: skip

@@ -1,0 +1,154 @@
+"""A lead as it comes in (from a CSV row or a search result), before it meets the database."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from linkseq.leads.timezones import InvalidTimezone, resolve_timezone
+from linkseq.leads.urls import InvalidProfileUrl, normalize_profile_url
+from linkseq.store.enums import TimezoneSource
+
+__all__ = [
+    "KNOWN_COLUMNS",
+    "MERGEABLE",
+    "URL_COLUMNS",
+    "BadRow",
+    "LeadRecord",
+    "RowError",
+    "record_from_mapping",
+]
+
+# Accepted spellings of the URL column, best first.
+URL_COLUMNS = ("linkedin_profile_url", "linkedin_url", "profile_url", "linkedin")
+_ALIASES = {"name": "full_name", "company": "company_name", "time_zone": "timezone"}
+MERGEABLE = (
+    "linkedin_profile_id",
+    "sales_navigator_id",
+    "full_name",
+    "first_name",
+    "last_name",
+    "company_name",
+    "email",
+    "location",
+    "timezone",
+)
+KNOWN_COLUMNS = frozenset(
+    {*URL_COLUMNS, *MERGEABLE, *_ALIASES, "sales_navigator_profile_id", "linkedin_profile_id"}
+)
+_LIMITS = {
+    "full_name": 300,
+    "first_name": 200,
+    "last_name": 200,
+    "company_name": 300,
+    "email": 320,
+    "location": 300,
+    "linkedin_profile_id": 64,
+    "sales_navigator_id": 128,
+}
+
+
+class RowError(ValueError):
+    """A row that cannot become a lead; the message is the reason shown to the user."""
+
+
+@dataclass(frozen=True, slots=True)
+class BadRow:
+    """A rejected row: where it is and why."""
+
+    line: int
+    reason: str
+
+
+@dataclass(slots=True)
+class LeadRecord:
+    """A normalised incoming lead."""
+
+    line: int
+    profile_url: str
+    linkedin_profile_id: str | None = None
+    sales_navigator_id: str | None = None
+    full_name: str | None = None
+    first_name: str | None = None
+    last_name: str | None = None
+    company_name: str | None = None
+    email: str | None = None
+    location: str | None = None
+    timezone: str | None = None
+    timezone_source: TimezoneSource = TimezoneSource.UNKNOWN
+    custom_fields: dict[str, Any] = field(default_factory=dict)
+
+    def absorb(self, other: LeadRecord) -> None:
+        """Fill this record's blanks from `other` (a later duplicate of the same person)."""
+        for name in MERGEABLE:
+            if getattr(self, name) is None and getattr(other, name) is not None:
+                setattr(self, name, getattr(other, name))
+                if name == "timezone":
+                    self.timezone_source = other.timezone_source
+        for key, value in other.custom_fields.items():
+            self.custom_fields.setdefault(key, value)
+
+
+def _text(value: Any) -> str | None:
+    if value is None:
+        return None
+    text = str(value).strip()
+    return text or None
+
+
+def record_from_mapping(
+    line: int, values: Mapping[str, Any], *, default_timezone: str | None = None
+) -> LeadRecord:
+    """Build a `LeadRecord` from column → value; raises `RowError` with the reason."""
+    raw_url = next((_text(values.get(col)) for col in URL_COLUMNS if _text(values.get(col))), None)
+    if raw_url is None:
+        raise RowError("no LinkedIn profile URL")
+    try:
+        parsed = normalize_profile_url(raw_url)
+    except InvalidProfileUrl as exc:
+        raise RowError(str(exc)) from None
+    fields: dict[str, str | None] = {}
+    custom: dict[str, Any] = {}
+    for key, value in values.items():
+        name = _ALIASES.get(key, key)
+        if name == "sales_navigator_profile_id":
+            name = "sales_navigator_id"
+        if name in URL_COLUMNS:
+            continue
+        if name in MERGEABLE:
+            if fields.get(name) is None:
+                fields[name] = _text(value)
+        elif _text(value) is not None:
+            custom[key] = value.strip() if isinstance(value, str) else value
+    for name, limit in _LIMITS.items():
+        text = fields.get(name)
+        if text is not None and len(text) > limit:
+            raise RowError(f"{name} is longer than {limit} characters")
+    email = fields.get("email")
+    if email is not None and ("@" not in email or " " in email):
+        raise RowError(f"email {email!r} is not an e-mail address")
+    try:
+        zone, source = resolve_timezone(
+            fields.get("timezone"), fields.get("location"), default_timezone
+        )
+    except InvalidTimezone as exc:
+        raise RowError(str(exc)) from None
+    full_name = fields.get("full_name")
+    if full_name is None and (fields.get("first_name") or fields.get("last_name")):
+        full_name = " ".join(p for p in (fields.get("first_name"), fields.get("last_name")) if p)
+    return LeadRecord(
+        line=line,
+        profile_url=parsed.url,
+        linkedin_profile_id=fields.get("linkedin_profile_id"),
+        sales_navigator_id=parsed.sales_navigator_id or fields.get("sales_navigator_id"),
+        full_name=full_name,
+        first_name=fields.get("first_name"),
+        last_name=fields.get("last_name"),
+        company_name=fields.get("company_name"),
+        email=email,
+        location=fields.get("location"),
+        timezone=zone,
+        timezone_source=source,
+        custom_fields=custom,
+    )
