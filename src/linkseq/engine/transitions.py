@@ -1,0 +1,120 @@
+"""Moving an enrollment through the lifecycle table, with its audit row and outgoing event.
+
+Every state change of an enrollment goes through `apply_event`: the table of
+`linkseq.engine.lifecycle` decides the target (an illegal move raises), the audit trail records
+the change and its reason, and the changes a CRM cares about become outgoing events
+(`lead.replied`, `lead.connected`, `lead.completed`). The caller commits.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from linkseq.engine.lifecycle import Event, Position, State, advance
+from linkseq.store.enums import EnrollmentState
+from linkseq.store.models import AuditEvent, Enrollment, OutgoingEvent
+
+__all__ = ["apply_event", "emit", "note", "position_of"]
+
+_EVENT_KINDS = {
+    State.replied: "lead.replied",
+    State.connected: "lead.connected",
+    State.completed: "lead.completed",
+}
+
+
+def position_of(enrollment: Enrollment) -> Position:
+    """The lifecycle position stored on an enrollment."""
+    state = State(enrollment.state.value)
+    resume_to = enrollment.paused_from_state
+    return Position(state, State(resume_to.value) if resume_to is not None else None)
+
+
+def apply_event(
+    session: Session,
+    enrollment: Enrollment,
+    event: Event,
+    *,
+    now: datetime,
+    reason: str,
+    details: dict[str, Any] | None = None,
+) -> State:
+    """Apply `event` (raises `IllegalTransition`), audit it and return the new state."""
+    before = position_of(enrollment)
+    after = advance(before, event)
+    enrollment.state = EnrollmentState(after.state.value)
+    enrollment.paused_from_state = (
+        EnrollmentState(after.resume_to.value) if after.resume_to is not None else None
+    )
+    enrollment.reason = reason[:300]
+    enrollment.updated_at = now
+    session.add(
+        AuditEvent(
+            enrollment_id=enrollment.id,
+            lead_id=enrollment.lead_id,
+            from_state=before.state.value,
+            to_state=after.state.value,
+            reason=reason[:300],
+            at=now,
+            details={"event": event.value, **(details or {})},
+        )
+    )
+    kind = _EVENT_KINDS.get(after.state)
+    # a lead resumed after a pause has not newly connected or replied: no event for that
+    if kind is not None and after.state is not before.state and event is not Event.resumed:
+        emit(
+            session,
+            kind,
+            now=now,
+            lead_id=enrollment.lead_id,
+            enrollment_id=enrollment.id,
+            payload={"campaign_id": enrollment.campaign_id, "reason": reason[:300]},
+        )
+    return after.state
+
+
+def note(
+    session: Session,
+    enrollment: Enrollment,
+    *,
+    now: datetime,
+    reason: str,
+    details: dict[str, Any] | None = None,
+) -> None:
+    """Record a decision about an enrollment that does not change its state (a hold, a dry run)."""
+    enrollment.reason = reason[:300]
+    session.add(
+        AuditEvent(
+            enrollment_id=enrollment.id,
+            lead_id=enrollment.lead_id,
+            from_state=enrollment.state.value,
+            to_state=enrollment.state.value,
+            reason=reason[:300],
+            at=now,
+            details=details,
+        )
+    )
+
+
+def emit(
+    session: Session,
+    kind: str,
+    *,
+    now: datetime,
+    payload: dict[str, Any],
+    lead_id: int | None = None,
+    enrollment_id: int | None = None,
+) -> None:
+    """Queue an outgoing event (CRM webhooks read them by cursor)."""
+    session.add(
+        OutgoingEvent(
+            kind=kind,
+            lead_id=lead_id,
+            enrollment_id=enrollment_id,
+            payload={"kind": kind, "at": now.isoformat(), **payload},
+            created_at=now,
+        )
+    )
