@@ -54,11 +54,12 @@ def live(sb: Sandbox, slug: str, uid: str | None, input: dict[str, Any] | None =
 
 
 def stranger(sb: Sandbox, uid: str, start: int = 0) -> int:
-    """Index of a person not connected, not invited, not deleted, after `start`."""
+    """A person not connected, not invited, not deleted, in Europe (awake now), after `start`."""
     ident = sb.identity(uid)
     for i in range(start, len(sb.world.people)):
         p = sb.world.people[i]
-        if not p.deleted and i not in ident.connections and i not in ident.invitations:
+        if (not p.deleted and i not in ident.connections and i not in ident.invitations
+                and p.timezone.startswith("Europe/")):
             return i
     raise AssertionError("no stranger")
 
