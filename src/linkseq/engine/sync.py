@@ -1,0 +1,310 @@
+"""Reading LinkedIn state into the caches, and advancing the leads it concerns (guide §8, §14).
+
+- Connections (`extract-connections`, incremental after the first full sync): a lead that
+  appears there was accepted: `invited` → `connected`, its first message becomes due.
+- Conversations (`extract-conversations` with the `last_message` optimisation): a thread whose last
+  message is not from the identity is a reply → `replied`, whatever the enrollment's state (a
+  late reply after the sequence ended is recorded too; a `new` lead who wrote first is `replied`).
+- Sent invitations: what is pending, for admission (§10) and for withdrawing stale invitations.
+
+The `apply_*` functions take rows already fetched (live, or from an async run's callback) so the
+same code serves the live pass and the webhook receiver. The caller commits.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from linkseq.edges import Connection as EdgesConnection
+from linkseq.edges import Conversation as EdgesConversation
+from linkseq.edges import EdgesClient
+from linkseq.edges import SentInvitation as EdgesSentInvitation
+from linkseq.engine.lifecycle import Event, State
+from linkseq.engine.people import PersonKey, canonical_url, leads_for
+from linkseq.engine.steps import after_acceptance, load_spec, next_due
+from linkseq.engine.transitions import apply_event
+from linkseq.store.enums import EnrollmentState, SyncKind
+from linkseq.store.models import (
+    Campaign,
+    Connection,
+    Conversation,
+    Enrollment,
+    Identity,
+    SentInvitation,
+    SyncState,
+)
+
+__all__ = [
+    "apply_connections",
+    "apply_conversations",
+    "apply_sent_invitations",
+    "connect_lead",
+    "ensure_profile_id",
+    "last_synced",
+    "mark_synced",
+    "sync_connections",
+    "sync_conversations",
+    "sync_sent_invitations",
+]
+
+_NOT_REPLYABLE = {EnrollmentState.REPLIED, EnrollmentState.SKIPPED, EnrollmentState.FAILED}
+
+
+def _str(value: object) -> str | None:
+    return None if value is None or value == "" else str(value)
+
+
+def last_synced(session: Session, identity_id: int, kind: SyncKind) -> datetime | None:
+    """When `kind` was last synced for the identity (None: never)."""
+    row = session.get(SyncState, (identity_id, kind))
+    return row.last_synced_at if row is not None else None
+
+
+def mark_synced(session: Session, identity_id: int, kind: SyncKind, now: datetime) -> None:
+    """Record that `kind` was synced for the identity at `now`."""
+    row = session.get(SyncState, (identity_id, kind))
+    if row is None:
+        session.add(SyncState(identity_id=identity_id, kind=kind, last_synced_at=now))
+    else:
+        row.last_synced_at = now
+
+
+def ensure_profile_id(
+    session: Session, client: EdgesClient, identity: Identity, *, now: datetime
+) -> str:
+    """The identity's own LinkedIn profile id (linkedin-me, guide §3), fetched once."""
+    if identity.linkedin_profile_id is None:
+        me = client.me(identity.uid)
+        if me.linkedin_profile_id is None:
+            raise RuntimeError(f"linkedin-me gave no profile id for identity {identity.name!r}")
+        identity.linkedin_profile_id = str(me.linkedin_profile_id)
+        mark_synced(session, identity.id, SyncKind.PROFILE, now)
+    if identity.first_sync_at is None:
+        identity.first_sync_at = now  # day 1 of the Smart Limits ramp-up
+    return identity.linkedin_profile_id
+
+
+def connect_lead(
+    session: Session, enrollment: Enrollment, event: Event, *, now: datetime, reason: str
+) -> None:
+    """Move an enrollment to `connected` and make its first message due (or complete it)."""
+    steps = load_spec(enrollment.campaign_id, _spec_json(session, enrollment.campaign_id)).steps
+    apply_event(session, enrollment, event, now=now, reason=reason)
+    enrollment.step_index = after_acceptance(steps, enrollment.step_index)
+    due = next_due(steps, enrollment.step_index, now)
+    if due is None:
+        apply_event(session, enrollment, Event.last_step_done, now=now, reason="no steps left")
+        enrollment.next_action_at = None
+    else:
+        enrollment.next_action_at = due
+        enrollment.current_step_id = steps[enrollment.step_index].id
+
+
+def _spec_json(session: Session, campaign_id: int) -> dict[str, object]:
+    campaign = session.get(Campaign, campaign_id)
+    return campaign.spec if campaign is not None else {}
+
+
+# --- connections -----------------------------------------------------------------------------
+
+
+def apply_connections(
+    session: Session, *, identity: Identity, rows: Iterable[EdgesConnection], now: datetime
+) -> int:
+    """Cache connections and move accepted leads to `connected`; how many leads moved."""
+    people: dict[PersonKey, EdgesConnection] = {}
+    for row in rows:
+        key = PersonKey(_str(row.linkedin_profile_id), canonical_url(row.linkedin_profile_url))
+        if key.profile_id is not None:
+            people[key] = row
+    if not people:
+        return 0
+    known = set(
+        session.scalars(
+            sa.select(Connection.linkedin_profile_id).where(
+                Connection.identity_id == identity.id,
+                Connection.linkedin_profile_id.in_([k.profile_id for k in people]),
+            )
+        )
+    )
+    for key, row in people.items():
+        if key.profile_id not in known:
+            session.add(
+                Connection(
+                    identity_id=identity.id,
+                    linkedin_profile_id=key.profile_id,
+                    profile_url=key.url,
+                    full_name=row.full_name,
+                    connected_at=row.connected_at,
+                    seen_at=now,
+                )
+            )
+    moved = 0
+    leads = leads_for(session, people)
+    if not leads:
+        return 0
+    enrollments = session.scalars(
+        sa.select(Enrollment).where(
+            Enrollment.identity_id == identity.id,
+            Enrollment.lead_id.in_([lead.id for lead in leads.values()]),
+            Enrollment.state.in_([EnrollmentState.INVITED, EnrollmentState.READY]),
+        )
+    ).all()
+    for enrollment in enrollments:
+        if enrollment.state is EnrollmentState.INVITED:
+            connect_lead(session, enrollment, Event.accepted, now=now, reason="invitation accepted")
+        else:
+            connect_lead(
+                session, enrollment, Event.already_connected, now=now, reason="already connected"
+            )
+        moved += 1
+    return moved
+
+
+def sync_connections(
+    session: Session, client: EdgesClient, identity: Identity, *, now: datetime
+) -> int:
+    """Fetch connections (incremental after the first sync), apply them; leads moved."""
+    incremental = last_synced(session, identity.id, SyncKind.CONNECTIONS) is not None
+    rows = list(client.extract_connections(identity.uid, incremental=incremental))
+    moved = apply_connections(session, identity=identity, rows=rows, now=now)
+    mark_synced(session, identity.id, SyncKind.CONNECTIONS, now)
+    return moved
+
+
+# --- conversations ---------------------------------------------------------------------------
+
+
+def apply_conversations(
+    session: Session, *, identity: Identity, rows: Iterable[EdgesConversation], now: datetime
+) -> int:
+    """Cache threads and stop the leads who wrote (guide §8); how many leads moved to replied."""
+    me = identity.linkedin_profile_id
+    threads: dict[str, tuple[PersonKey, EdgesConversation]] = {}
+    for conv in rows:
+        if not conv.linkedin_thread_id:
+            continue
+        other = next(
+            (p for p in conv.participants if _str(p.linkedin_profile_id) != me),
+            None,
+        )
+        if other is None:
+            continue
+        key = PersonKey(_str(other.linkedin_profile_id), canonical_url(other.linkedin_profile_url))
+        threads[conv.linkedin_thread_id] = (key, conv)
+    if not threads:
+        return 0
+    cached = {
+        c.thread_id: c
+        for c in session.scalars(
+            sa.select(Conversation).where(
+                Conversation.identity_id == identity.id,
+                Conversation.thread_id.in_(list(threads)),
+            )
+        )
+    }
+    for thread_id, (key, conv) in threads.items():
+        last = conv.last_message
+        row = cached.get(thread_id)
+        if row is None:
+            row = Conversation(identity_id=identity.id, thread_id=thread_id, synced_at=now)
+            session.add(row)
+        row.thread_url = conv.linkedin_thread_url
+        row.participant_profile_id = key.profile_id
+        row.participant_profile_url = key.url
+        row.last_message_sender_id = _str(last.linkedin_profile_id) if last else None
+        row.last_message_at = (last.delivered_at if last else None) or conv.last_activity_at
+        row.last_message_text = last.content if last else None
+        row.unread = bool(conv.unread_count) or conv.read is False
+        row.synced_at = now
+    wrote = {
+        key: conv
+        for key, conv in threads.values()
+        if conv.last_message is not None
+        and conv.last_message.linkedin_profile_id is not None
+        and _str(conv.last_message.linkedin_profile_id) != me
+    }
+    if not wrote:
+        return 0
+    leads = leads_for(session, wrote)
+    if not leads:
+        return 0
+    enrollments = session.scalars(
+        sa.select(Enrollment).where(
+            Enrollment.identity_id == identity.id,
+            Enrollment.lead_id.in_([lead.id for lead in leads.values()]),
+            Enrollment.state.not_in(list(_NOT_REPLYABLE)),
+        )
+    ).all()
+    for enrollment in enrollments:
+        first = enrollment.state is EnrollmentState.NEW
+        event = Event.lead_wrote_first if first else Event.replied
+        late = State(enrollment.state.value) in {State.completed, State.withdrawn}
+        reason = "lead wrote first" if first else ("late reply" if late else "lead replied")
+        apply_event(session, enrollment, event, now=now, reason=reason)
+        enrollment.next_action_at = None
+    return len(enrollments)
+
+
+def sync_conversations(
+    session: Session, client: EdgesClient, identity: Identity, *, now: datetime
+) -> int:
+    """Fetch recent conversations and apply them; how many leads replied."""
+    rows = list(client.extract_conversations(identity.uid))
+    replied = apply_conversations(session, identity=identity, rows=rows, now=now)
+    mark_synced(session, identity.id, SyncKind.CONVERSATIONS, now)
+    return replied
+
+
+# --- sent invitations ------------------------------------------------------------------------
+
+
+def apply_sent_invitations(
+    session: Session, *, identity: Identity, rows: Iterable[EdgesSentInvitation], now: datetime
+) -> int:
+    """Cache the identity's pending invitations; those no longer listed are marked gone."""
+    seen: dict[str, EdgesSentInvitation] = {
+        r.linkedin_invitation_urn: r for r in rows if r.linkedin_invitation_urn
+    }
+    cached = {
+        s.invitation_urn: s
+        for s in session.scalars(
+            sa.select(SentInvitation).where(
+                SentInvitation.identity_id == identity.id, SentInvitation.withdrawn_at.is_(None)
+            )
+        )
+    }
+    for urn, row in seen.items():
+        entry = cached.get(urn)
+        if entry is None:
+            session.add(
+                SentInvitation(
+                    identity_id=identity.id,
+                    invitation_id=row.linkedin_invitation_id,
+                    invitation_urn=urn,
+                    linkedin_profile_id=_str(row.linkedin_profile_id),
+                    profile_url=canonical_url(row.linkedin_profile_url),
+                    sent_at=row.sent_date,
+                    seen_at=now,
+                )
+            )
+        else:
+            entry.seen_at = now
+    for urn, entry in cached.items():
+        if urn not in seen:
+            entry.withdrawn_at = now  # accepted, declined or withdrawn: no longer pending
+    return len(seen)
+
+
+def sync_sent_invitations(
+    session: Session, client: EdgesClient, identity: Identity, *, now: datetime
+) -> int:
+    """Fetch the pending invitations and cache them; how many are pending."""
+    rows = list(client.extract_sent_invitations(identity.uid))
+    count = apply_sent_invitations(session, identity=identity, rows=rows, now=now)
+    mark_synced(session, identity.id, SyncKind.SENT_INVITATIONS, now)
+    return count
