@@ -48,12 +48,12 @@ def leads_for(session: Session, people: Iterable[PersonKey]) -> dict[PersonKey, 
             by_url[lead.profile_url] = lead
     found: dict[PersonKey, Lead] = {}
     for key in keys:
-        lead = (by_id.get(key.profile_id) if key.profile_id else None) or (
+        match = (by_id.get(key.profile_id) if key.profile_id else None) or (
             by_url.get(key.url) if key.url else None
         )
-        if lead is not None:
-            found[key] = lead
+        if match is not None:
+            found[key] = match
             # learn the profile id the first time a person is seen with both keys
-            if lead.linkedin_profile_id is None and key.profile_id:
-                lead.linkedin_profile_id = key.profile_id
+            if match.linkedin_profile_id is None and key.profile_id:
+                match.linkedin_profile_id = key.profile_id
     return found

@@ -97,13 +97,23 @@ def renew_lease(
     return _rowcount(result) == 1
 
 
-def release_lease(session: Session, *, identity_id: int, owner: str, now: datetime) -> bool:
-    """Free `owner`'s lease on `identity_id`; False when `owner` did not hold it."""
+def release_lease(
+    session: Session,
+    *,
+    identity_id: int,
+    owner: str,
+    now: datetime,
+    not_before: datetime | None = None,
+) -> bool:
+    """Free `owner`'s lease on `identity_id`; False when `owner` did not hold it.
+
+    `not_before` (default `now`) is when the identity next has work: no worker claims it earlier.
+    """
     # expires_at = now (not NULL): the identity queues behind those that waited longer.
     result = session.execute(
         sa.update(WorkerLease)
         .where(WorkerLease.identity_id == identity_id, WorkerLease.owner == owner)
-        .values(owner=None, expires_at=ensure_utc(now))
+        .values(owner=None, expires_at=ensure_utc(not_before or now))
         .execution_options(synchronize_session=False)
     )
     session.commit()

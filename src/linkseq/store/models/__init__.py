@@ -7,6 +7,7 @@ from linkseq.store.models.campaign import Campaign, CampaignIdentity
 from linkseq.store.models.dnc import DoNotContact
 from linkseq.store.models.enrollment import Enrollment
 from linkseq.store.models.events import OutgoingEvent, WebhookInbox
+from linkseq.store.models.holds import ActionHold
 from linkseq.store.models.identity import Identity
 from linkseq.store.models.lead import Lead, profile_url_hash
 from linkseq.store.models.linkedin_cache import Connection, Conversation, Message, SentInvitation
@@ -14,6 +15,7 @@ from linkseq.store.models.outbox import OutboxAction
 from linkseq.store.models.worker import SyncState, WorkerLease
 
 __all__ = [
+    "ActionHold",
     "AuditEvent",
     "Campaign",
     "CampaignIdentity",

@@ -1,0 +1,33 @@
+"""The engine's knobs, with the defaults the guide and DESIGN.md give."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+
+__all__ = ["EngineConfig"]
+
+
+@dataclass(frozen=True, slots=True)
+class EngineConfig:
+    """How often to sync, how fresh a sync must be before a message, and the pass's limits."""
+
+    # sync-before-send (guide §15): a batch of messages starts within `freshness` of a
+    # conversations sync, and the batch ends once `max_race` has passed since that sync
+    freshness: timedelta = timedelta(seconds=60)
+    max_race: timedelta = timedelta(minutes=5)
+    max_batch: int = 3
+    conversations_every: timedelta = timedelta(hours=4)
+    connections_every: timedelta = timedelta(hours=24)
+    connections_before_new: timedelta = timedelta(hours=6)
+    invitations_every: timedelta = timedelta(hours=24)
+    admission_batch: int = 500
+    cooldown: timedelta = timedelta(days=3)
+    messages_per_day: int = 50
+    weekly_invitation_cap: int = 100
+    pending_invitations_cap: int = 500
+    retry_later: timedelta = timedelta(minutes=15)
+    backoff_429: timedelta = timedelta(minutes=5)
+    idle_wake: timedelta = timedelta(minutes=30)
+    lease_ttl: timedelta = timedelta(minutes=10)
+    withdrawals_per_pass: int = 10

@@ -1,0 +1,144 @@
+"""The outbox: an intent is committed before Edges is called, the result after (promise 1).
+
+An action for (enrollment, step) has one idempotency key; a second intent for it cannot be
+written (UNIQUE). If a worker dies between the call and the result, or the answer was lost
+(`UncertainSend`), the row stays `sending` / `uncertain` and is reconciled on the identity's next
+pass by *reading LinkedIn* (sent invitations and connections for a connect, the thread for a
+message): marked sent when LinkedIn shows it went, voided (and so sendable again) only when
+LinkedIn shows it did not. Nothing is ever resent blindly.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from linkseq.store.enums import ActionKind, ActionStatus
+from linkseq.store.models import ActionHold, OutboxAction
+
+__all__ = [
+    "IN_FLIGHT",
+    "begin",
+    "hold",
+    "holds_for",
+    "idempotency_key",
+    "in_flight",
+    "mark_failed",
+    "mark_sent",
+    "mark_uncertain",
+    "void",
+]
+
+IN_FLIGHT = (ActionStatus.INTENT, ActionStatus.SENDING, ActionStatus.UNCERTAIN)
+
+
+def idempotency_key(enrollment_id: int, step_id: str, kind: ActionKind) -> str:
+    """One key per (enrollment, step, kind): the outbox's guarantee of at most one send."""
+    return f"e{enrollment_id}:{step_id}:{kind.value}"
+
+
+def begin(
+    session: Session,
+    *,
+    enrollment_id: int,
+    identity_id: int,
+    step_id: str,
+    kind: ActionKind,
+    request: dict[str, Any],
+    now: datetime,
+) -> OutboxAction | None:
+    """Write and commit the intent (`sending`); None when an action for that step exists."""
+    action = OutboxAction(
+        enrollment_id=enrollment_id,
+        identity_id=identity_id,
+        step_id=step_id,
+        kind=kind,
+        idempotency_key=idempotency_key(enrollment_id, step_id, kind),
+        status=ActionStatus.SENDING,
+        request=request,
+        attempts=1,
+        created_at=now,
+        updated_at=now,
+    )
+    session.add(action)
+    try:
+        session.commit()
+    except IntegrityError:
+        session.rollback()
+        return None
+    return action
+
+
+def mark_sent(
+    session: Session, action: OutboxAction, *, response: dict[str, Any] | None, now: datetime
+) -> None:
+    """The action reached LinkedIn."""
+    action.status = (
+        ActionStatus.SENT if action.status is ActionStatus.SENDING else (ActionStatus.RECONCILED)
+    )
+    action.response = response
+    action.sent_at = action.sent_at or now
+    action.updated_at = now
+
+
+def mark_failed(
+    session: Session, action: OutboxAction, *, label: str | None, detail: str, now: datetime
+) -> None:
+    """Edges answered that the action was not performed."""
+    action.status = ActionStatus.FAILED
+    action.error_label = label
+    action.response = {"error": detail[:500]}
+    action.updated_at = now
+
+
+def mark_uncertain(session: Session, action: OutboxAction, *, detail: str, now: datetime) -> None:
+    """No answer says whether LinkedIn acted: reconcile before anything else."""
+    action.status = ActionStatus.UNCERTAIN
+    action.response = {"uncertain": detail[:500]}
+    action.updated_at = now
+
+
+def void(session: Session, action: OutboxAction, *, reason: str, now: datetime) -> None:
+    """LinkedIn shows the action did not happen: free its key so the step can be sent again."""
+    action.status = ActionStatus.FAILED
+    action.error_label = "NOT_DELIVERED"
+    action.idempotency_key = f"{action.idempotency_key}:void:{action.id}"
+    action.response = {"reconciled": reason}
+    action.updated_at = now
+
+
+def in_flight(session: Session, identity_id: int) -> list[OutboxAction]:
+    """Actions of the identity whose outcome is unknown, oldest first."""
+    return list(
+        session.scalars(
+            sa.select(OutboxAction)
+            .where(OutboxAction.identity_id == identity_id, OutboxAction.status.in_(IN_FLIGHT))
+            .order_by(OutboxAction.id)
+        )
+    )
+
+
+def hold(session: Session, *, identity_id: int, action: str, until: datetime, reason: str) -> None:
+    """Hold `action` (or `*`) of the identity until `until` (the later of two holds wins)."""
+    row = session.get(ActionHold, (identity_id, action))
+    if row is None:
+        session.add(ActionHold(identity_id=identity_id, action=action, until=until, reason=reason))
+    elif until > row.until:
+        row.until = until
+        row.reason = reason[:300]
+
+
+def holds_for(session: Session, identity_id: int, now: datetime) -> dict[str, ActionHold]:
+    """The identity's holds still in force at `now`, by action."""
+    return {
+        h.action: h
+        for h in session.scalars(
+            sa.select(ActionHold).where(
+                ActionHold.identity_id == identity_id, ActionHold.until > now
+            )
+        )
+    }

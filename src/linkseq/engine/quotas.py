@@ -1,0 +1,126 @@
+"""What each identity may still send now: local counts from the outbox, Edges' holds, caps.
+
+The SQL that matters (one range scan on `ix_outbox_actions_quota`):
+
+    SELECT kind, sent_at FROM outbox_actions
+    WHERE identity_id = :id AND sent_at > :week_ago
+      AND kind IN ('visit', 'connect', 'message', 'inmail')
+
+Actions in flight (`sending`, `uncertain`) count too: they may have reached LinkedIn.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import datetime, timedelta
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from linkseq.engine.config import EngineConfig
+from linkseq.engine.outbox import holds_for
+from linkseq.planning.quota import AccountLevel, Action, QuotaStatus, quota_status
+from linkseq.store.enums import ActionKind, ActionStatus
+from linkseq.store.models import Enrollment, Identity, OutboxAction
+
+__all__ = ["OUTREACH", "identity_quotas", "last_action_at"]
+
+OUTREACH = {
+    ActionKind.VISIT: Action.visit,
+    ActionKind.CONNECT: Action.connect,
+    ActionKind.MESSAGE: Action.message,
+    ActionKind.INMAIL: Action.inmail,
+}
+_COUNTED = (
+    ActionStatus.SENT,
+    ActionStatus.RECONCILED,
+    ActionStatus.SENDING,
+    ActionStatus.UNCERTAIN,
+)
+
+
+def _sent_times(
+    session: Session, identity_id: int, since: datetime
+) -> tuple[dict[Action, list[datetime]], dict[tuple[int, Action], list[datetime]]]:
+    stamp = sa.func.coalesce(OutboxAction.sent_at, OutboxAction.created_at)
+    rows = session.execute(
+        sa.select(OutboxAction.kind, stamp, Enrollment.campaign_id)
+        .outerjoin(Enrollment, Enrollment.id == OutboxAction.enrollment_id)
+        .where(
+            OutboxAction.identity_id == identity_id,
+            OutboxAction.kind.in_(list(OUTREACH)),
+            OutboxAction.status.in_(_COUNTED),
+            stamp > since,
+        )
+    ).all()
+    per_action: dict[Action, list[datetime]] = defaultdict(list)
+    per_campaign: dict[tuple[int, Action], list[datetime]] = defaultdict(list)
+    for kind, at, campaign_id in rows:
+        action = OUTREACH[ActionKind(kind)]
+        per_action[action].append(at)
+        if campaign_id is not None:
+            per_campaign[(campaign_id, action)].append(at)
+    return per_action, per_campaign
+
+
+def identity_quotas(
+    session: Session,
+    *,
+    identity: Identity,
+    now: datetime,
+    config: EngineConfig,
+    campaign_caps: dict[int, dict[Action, int | None]],
+) -> tuple[dict[Action, QuotaStatus], dict[tuple[int, Action], QuotaStatus]]:
+    """Every limit on the identity's actions now, and each campaign's own daily caps."""
+    per_action, per_campaign = _sent_times(session, identity.id, now - timedelta(days=7))
+    holds = holds_for(session, identity.id, now)
+    everything = holds.get("*")
+    level = AccountLevel.parse(identity.level.value)
+    quotas: dict[Action, QuotaStatus] = {}
+    for action in Action:
+        hold = holds.get(action.value)
+        until = max((h.until for h in (hold, everything) if h is not None), default=None)
+        quotas[action] = quota_status(
+            action=action,
+            level=level,
+            now=now,
+            sent_times=per_action.get(action, []),
+            first_sync_at=identity.first_sync_at,
+            messages_per_day=config.messages_per_day,
+            weekly_invitation_cap=config.weekly_invitation_cap,
+            postponed_until=until,
+        )
+    caps: dict[tuple[int, Action], QuotaStatus] = {}
+    for campaign_id, by_action in campaign_caps.items():
+        for action, cap in by_action.items():
+            if cap is None:
+                continue
+            caps[(campaign_id, action)] = quota_status(
+                action=action,
+                level=level,
+                now=now,
+                sent_times=per_action.get(action, []),
+                first_sync_at=identity.first_sync_at,
+                messages_per_day=config.messages_per_day,
+                weekly_invitation_cap=config.weekly_invitation_cap,
+                campaign_sent_times=per_campaign.get((campaign_id, action), []),
+                campaign_daily_cap=cap,
+            )
+    return quotas, caps
+
+
+def last_action_at(session: Session, identity_id: int) -> datetime | None:
+    """When the identity last did an outreach action (for pacing)."""
+    stamp = sa.func.max(sa.func.coalesce(OutboxAction.sent_at, OutboxAction.created_at))
+    value: datetime | None = session.execute(
+        sa.select(stamp).where(
+            OutboxAction.identity_id == identity_id,
+            OutboxAction.kind.in_(list(OUTREACH)),
+            OutboxAction.status.in_(_COUNTED),
+        )
+    ).scalar_one_or_none()
+    if value is not None and value.tzinfo is None:
+        from datetime import UTC
+
+        value = value.replace(tzinfo=UTC)
+    return value

@@ -1,0 +1,571 @@
+"""One pass of the engine for one identity (DESIGN.md "One pass"), and running every identity.
+
+A pass: know who we are (linkedin-me) → reconcile uncertain sends → sync what is stale →
+admit new leads → close stale invitations → plan within limits, hours and pacing → send a small
+batch through the outbox (sync-before-send for messages) → say when the identity next has work.
+The identity's lease is released with that time, so no worker looks at it earlier.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import sqlalchemy as sa
+import structlog
+from sqlalchemy.orm import Session, sessionmaker
+
+from linkseq.campaigns import CampaignSpec, MessageStep
+from linkseq.clock import Clock
+from linkseq.edges import AuthenticationError, AuthExpired, EdgesClient, EdgesError, NoValidAccount
+from linkseq.engine.actions import ActionResult, perform, reconcile, withdraw_or_close
+from linkseq.engine.admission import admit
+from linkseq.engine.config import EngineConfig
+from linkseq.engine.quotas import identity_quotas, last_action_at
+from linkseq.engine.recovery import pause_identity
+from linkseq.engine.steps import load_spec, step_at, step_kind
+from linkseq.engine.sync import (
+    ensure_profile_id,
+    last_synced,
+    sync_connections,
+    sync_conversations,
+    sync_sent_invitations,
+)
+from linkseq.planning.pacing import Pacing, pass_rng
+from linkseq.planning.quota import Action
+from linkseq.planning.schedule import Candidate, Plan, plan_identity_pass
+from linkseq.store.enums import CampaignStatus, EnrollmentState, IdentityStatus, SyncKind
+from linkseq.store.leases import claim_identity_lease, release_lease, renew_lease
+from linkseq.store.models import (
+    Campaign,
+    CampaignIdentity,
+    Enrollment,
+    Identity,
+    Lead,
+    SentInvitation,
+)
+
+__all__ = ["Engine", "IdentityReport", "RunReport"]
+
+log = structlog.get_logger("linkseq.engine")
+_PLANNED_STATES = [EnrollmentState.READY, EnrollmentState.CONNECTED, EnrollmentState.MESSAGED]
+_WAKE_STATES = [*_PLANNED_STATES, EnrollmentState.NEW, EnrollmentState.INVITED]
+
+
+@dataclass(slots=True)
+class IdentityReport:
+    """What one pass did for one identity."""
+
+    identity: str
+    results: list[ActionResult] = field(default_factory=list)
+    admitted: dict[str, int] = field(default_factory=dict)
+    syncs: list[str] = field(default_factory=list)
+    reconciled: int = 0
+    next_wake: datetime | None = None
+    error: str | None = None
+    plan: Plan | None = None
+    race_windows: list[float] = field(default_factory=list)
+
+    @property
+    def sent(self) -> int:
+        """Actions that reached LinkedIn in this pass."""
+        return sum(1 for r in self.results if r.outcome == "sent")
+
+
+@dataclass(slots=True)
+class RunReport:
+    """What `run_once` did, identity by identity."""
+
+    identities: list[IdentityReport] = field(default_factory=list)
+
+    @property
+    def sent(self) -> int:
+        """Actions sent in this run."""
+        return sum(r.sent for r in self.identities)
+
+    @property
+    def errors(self) -> list[str]:
+        """Identities whose pass failed, with the reason."""
+        return [f"{r.identity}: {r.error}" for r in self.identities if r.error]
+
+
+def _zone(name: str | None) -> ZoneInfo | None:
+    if not name:
+        return None
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        return None
+
+
+class Engine:
+    """Runs campaigns: one pass per identity, each under its lease."""
+
+    def __init__(
+        self,
+        *,
+        sessions: sessionmaker[Session],
+        client: EdgesClient,
+        clock: Clock,
+        config: EngineConfig | None = None,
+        sleep: Callable[[float], None] | None = None,
+        owner: str = "worker",
+        dry_run: bool = False,
+    ) -> None:
+        self.sessions = sessions
+        self.client = client
+        self.clock = clock
+        self.config = config or EngineConfig()
+        self.sleep = sleep or time.sleep
+        self.owner = owner
+        self.dry_run = dry_run
+        self.stopping = False
+
+    # --- running ------------------------------------------------------------------------------
+
+    def run_once(self) -> RunReport:
+        """Work every identity that has work now, once each."""
+        report = RunReport()
+        done: set[int] = set()
+        while not self.stopping:
+            with self.sessions() as session:
+                identity_id = claim_identity_lease(
+                    session, owner=self.owner, now=self.clock.now(), ttl=self.config.lease_ttl
+                )
+            if identity_id is None:
+                break
+            if identity_id in done:
+                self._release(identity_id, None)
+                break
+            done.add(identity_id)
+            result = self.work(identity_id)
+            report.identities.append(result)
+            self._release(identity_id, result.next_wake)
+        return report
+
+    def next_wake(self) -> datetime | None:
+        """The earliest time an active identity has work (None: no active identity)."""
+        from linkseq.store.models import WorkerLease
+
+        with self.sessions() as session:
+            value: datetime | None = session.execute(
+                sa.select(sa.func.min(WorkerLease.expires_at))
+                .join(Identity, Identity.id == WorkerLease.identity_id)
+                .where(Identity.status == IdentityStatus.ACTIVE)
+            ).scalar_one_or_none()
+            has_active = session.execute(
+                sa.select(sa.func.count()).where(Identity.status == IdentityStatus.ACTIVE)
+            ).scalar_one()
+        if not has_active:
+            return None
+        return value or self.clock.now()
+
+    def run_forever(self, *, sleep_until: Callable[[datetime], None]) -> None:
+        """The worker loop: run, then sleep until the next identity has work; stop on request."""
+        while not self.stopping:
+            self.run_once()
+            wake = self.next_wake() or self.clock.now() + self.config.idle_wake
+            sleep_until(min(wake, self.clock.now() + timedelta(seconds=30)))
+
+    def _release(self, identity_id: int, wake: datetime | None) -> None:
+        with self.sessions() as session:
+            release_lease(
+                session,
+                identity_id=identity_id,
+                owner=self.owner,
+                now=self.clock.now(),
+                not_before=wake,
+            )
+
+    # --- one identity -------------------------------------------------------------------------
+
+    def work(self, identity_id: int) -> IdentityReport:
+        """One pass for one identity (the caller holds its lease)."""
+        with self.sessions() as session:
+            identity = session.get(Identity, identity_id)
+            assert identity is not None
+            report = IdentityReport(identity=identity.name)
+            if identity.status is not IdentityStatus.ACTIVE:
+                return report
+            try:
+                self._pass(session, identity, report)
+            except (AuthExpired, NoValidAccount) as exc:
+                session.rollback()
+                pause_identity(
+                    session,
+                    identity_id=identity.id,
+                    reason=exc.label or "AUTH_EXPIRED",
+                    now=self.clock.now(),
+                )
+                session.commit()
+                report.error = f"paused: {exc.label}"
+            except AuthenticationError:
+                session.rollback()
+                raise
+            except EdgesError as exc:
+                session.rollback()
+                report.error = str(exc)
+                report.next_wake = self.clock.now() + self.config.retry_later
+                log.warning("engine.pass_failed", identity=identity.name, error=str(exc))
+        return report
+
+    def _now(self) -> datetime:
+        return self.clock.now()
+
+    def _campaigns(
+        self, session: Session, identity: Identity
+    ) -> dict[int, tuple[Campaign, CampaignSpec]]:
+        rows = session.scalars(
+            sa.select(Campaign)
+            .join(CampaignIdentity, CampaignIdentity.campaign_id == Campaign.id)
+            .where(
+                CampaignIdentity.identity_id == identity.id,
+                Campaign.status == CampaignStatus.ACTIVE,
+            )
+        ).all()
+        return {c.id: (c, load_spec(c.id, c.spec)) for c in rows}
+
+    def _spec(self, session: Session) -> Callable[[int], CampaignSpec]:
+        def get(campaign_id: int) -> CampaignSpec:
+            campaign = session.get(Campaign, campaign_id)
+            assert campaign is not None
+            return load_spec(campaign.id, campaign.spec)
+
+        return get
+
+    def _stale(
+        self, session: Session, identity: Identity, kind: SyncKind, every: timedelta
+    ) -> bool:
+        last = last_synced(session, identity.id, kind)
+        return last is None or last + every <= self._now()
+
+    def _due(
+        self,
+        session: Session,
+        identity: Identity,
+        states: list[EnrollmentState],
+        campaign_ids: list[int],
+        until: datetime,
+        limit: int,
+    ) -> list[Enrollment]:
+        # index range scan on ix_enrollments_due (identity_id, state, next_action_at)
+        return list(
+            session.scalars(
+                sa.select(Enrollment)
+                .where(
+                    Enrollment.identity_id == identity.id,
+                    Enrollment.state.in_(states),
+                    Enrollment.next_action_at <= until,
+                    Enrollment.campaign_id.in_(campaign_ids),
+                )
+                .order_by(Enrollment.next_action_at, Enrollment.id)
+                .limit(limit)
+            )
+        )
+
+    def _pass(self, session: Session, identity: Identity, report: IdentityReport) -> None:
+        cfg = self.config
+        ensure_profile_id(session, self.client, identity, now=self._now())
+        session.commit()
+        report.reconciled = reconcile(
+            session,
+            client=self.client,
+            identity=identity,
+            load_spec=self._spec(session),
+            now=self._now,
+        )
+        campaigns = self._campaigns(session, identity)
+        ids = list(campaigns)
+        if not ids:
+            report.next_wake = self._now() + cfg.idle_wake
+            return
+        new = self._due(
+            session, identity, [EnrollmentState.NEW], ids, self._now(), cfg.admission_batch
+        )
+        expired = self._due(
+            session, identity, [EnrollmentState.INVITED], ids, self._now(), cfg.withdrawals_per_pass
+        )
+        # --- syncs (guide §14) ---
+        if self._stale(session, identity, SyncKind.CONNECTIONS, cfg.connections_every) or (
+            new and self._stale(session, identity, SyncKind.CONNECTIONS, cfg.connections_before_new)
+        ):
+            sync_connections(session, self.client, identity, now=self._now())
+            report.syncs.append("connections")
+            session.commit()
+        if (new or expired) and self._stale(
+            session, identity, SyncKind.SENT_INVITATIONS, cfg.invitations_every
+        ):
+            sync_sent_invitations(session, self.client, identity, now=self._now())
+            report.syncs.append("sent_invitations")
+            session.commit()
+        if self._stale(session, identity, SyncKind.CONVERSATIONS, cfg.conversations_every) or (
+            new and self._stale(session, identity, SyncKind.CONVERSATIONS, cfg.freshness * 60)
+        ):
+            sync_conversations(session, self.client, identity, now=self._now())
+            report.syncs.append("conversations")
+            session.commit()
+        # --- admission (guide §10, §17) ---
+        if new:
+            new = [e for e in new if e.state is EnrollmentState.NEW]
+            report.admitted = admit(
+                session, identity=identity, enrollments=new, now=self._now(), cooldown=cfg.cooldown
+            )
+            session.commit()
+        # --- stale invitations ---
+        for enrollment in self._due(
+            session, identity, [EnrollmentState.INVITED], ids, self._now(), cfg.withdrawals_per_pass
+        ):
+            urn = self._pending_urn(session, identity, enrollment)
+            report.results.append(
+                withdraw_or_close(
+                    session,
+                    client=self.client,
+                    identity=identity,
+                    enrollment=enrollment,
+                    spec=campaigns[enrollment.campaign_id][1],
+                    invitation_urn=urn,
+                    now=self._now,
+                    dry_run=self.dry_run,
+                )
+            )
+        # --- plan and send ---
+        self._plan_and_send(session, identity, campaigns, report)
+        report.next_wake = self._wake(session, identity, ids, report)
+
+    def _pending_urn(
+        self, session: Session, identity: Identity, enrollment: Enrollment
+    ) -> str | None:
+        lead = session.get(Lead, enrollment.lead_id)
+        assert lead is not None
+        keys = [k for k in (lead.linkedin_profile_id, lead.profile_url) if k]
+        return session.scalars(
+            sa.select(SentInvitation.invitation_urn).where(
+                SentInvitation.identity_id == identity.id,
+                SentInvitation.withdrawn_at.is_(None),
+                sa.or_(
+                    SentInvitation.linkedin_profile_id.in_(keys),
+                    SentInvitation.profile_url.in_(keys),
+                ),
+            )
+        ).first()
+
+    def _candidates(
+        self,
+        session: Session,
+        identity: Identity,
+        campaigns: dict[int, tuple[Campaign, CampaignSpec]],
+        horizon: datetime,
+    ) -> tuple[list[Candidate], dict[str, Enrollment]]:
+        due = self._due(session, identity, _PLANNED_STATES, list(campaigns), horizon, 2000)
+        leads = {
+            lead.id: lead
+            for lead in session.scalars(
+                sa.select(Lead).where(Lead.id.in_({e.lead_id for e in due}))
+            )
+        }
+        candidates: list[Candidate] = []
+        by_key: dict[str, Enrollment] = {}
+        for enrollment in due:
+            campaign, spec = campaigns[enrollment.campaign_id]
+            step = step_at(spec.steps, enrollment.step_index)
+            kind = step_kind(step, enrollment.message_count) if step is not None else None
+            if kind is None or enrollment.next_action_at is None:
+                continue
+            schedule = spec.schedule
+            tz = _lead_zone(
+                schedule.timezone,
+                leads[enrollment.lead_id].timezone,
+                identity.timezone,
+                schedule.fixed_timezone,
+                schedule.default_timezone,
+            )
+            key = str(enrollment.id)
+            by_key[key] = enrollment
+            candidates.append(
+                Candidate(
+                    key=key,
+                    kind=kind,
+                    campaign=campaign.name,
+                    due_at=enrollment.next_action_at,
+                    tz=tz,
+                    priority=spec.priority,
+                )
+            )
+        return candidates, by_key
+
+    def _plan(
+        self,
+        session: Session,
+        identity: Identity,
+        campaigns: dict[int, tuple[Campaign, CampaignSpec]],
+    ) -> tuple[Plan, dict[str, Enrollment]]:
+        now = self._now()
+        pacing = _pacing(campaigns)
+        candidates, by_key = self._candidates(session, identity, campaigns, now + pacing.horizon)
+        caps = {
+            cid: {
+                Action.visit: spec.caps.visit,
+                Action.connect: spec.caps.connect,
+                Action.message: spec.caps.message,
+                Action.inmail: spec.caps.inmail,
+            }
+            for cid, (_, spec) in campaigns.items()
+        }
+        quotas, campaign_caps = identity_quotas(
+            session, identity=identity, now=now, config=self.config, campaign_caps=caps
+        )
+        names = {cid: campaign.name for cid, (campaign, _) in campaigns.items()}
+        last = last_action_at(session, identity.id)
+        plan = plan_identity_pass(
+            now=now,
+            candidates=candidates,
+            quotas=quotas,
+            schedules={c.name: s.schedule.working_schedule() for c, s in campaigns.values()},
+            last_action_at=last,
+            pacing=pacing,
+            rng=pass_rng(identity.uid, last),
+            campaign_quotas={(names[cid], a): q for (cid, a), q in campaign_caps.items()},
+        )
+        return plan, by_key
+
+    def _plan_and_send(
+        self,
+        session: Session,
+        identity: Identity,
+        campaigns: dict[int, tuple[Campaign, CampaignSpec]],
+        report: IdentityReport,
+    ) -> None:
+        plan, by_key = self._plan(session, identity, campaigns)
+        report.plan = plan
+        synced_at: datetime | None = None
+        batch = 0
+        for planned in plan.go:
+            if batch >= self.config.max_batch or self.stopping:
+                break
+            wait = (planned.at - self._now()).total_seconds()
+            if wait > 0:
+                if self.dry_run:
+                    break
+                session.commit()  # never hold SQLite's write lock while waiting
+                self.sleep(wait)
+                renew_lease(
+                    session,
+                    identity_id=identity.id,
+                    owner=self.owner,
+                    now=self._now(),
+                    ttl=self.config.lease_ttl,
+                )
+            enrollment = by_key[planned.candidate.key]
+            session.refresh(enrollment)
+            if (
+                enrollment.state not in _PLANNED_STATES
+                or identity.status is not IdentityStatus.ACTIVE
+            ):
+                continue
+            spec = campaigns[enrollment.campaign_id][1]
+            step = step_at(spec.steps, enrollment.step_index)
+            if isinstance(step, MessageStep) and not self.dry_run:
+                synced_at = self._fresh_conversations(session, identity, synced_at, report)
+                session.refresh(enrollment)
+                if enrollment.state not in _PLANNED_STATES:
+                    continue  # the lead replied: sync-before-send caught it
+                if synced_at is not None and self._now() - synced_at > self.config.max_race:
+                    break
+                if synced_at is not None:
+                    report.race_windows.append((self._now() - synced_at).total_seconds())
+            result = perform(
+                session,
+                client=self.client,
+                identity=identity,
+                enrollment=enrollment,
+                spec=spec,
+                now=self._now,
+                config=self.config,
+                dry_run=self.dry_run,
+            )
+            report.results.append(result)
+            if _disconnected(session, identity):
+                break
+            if result.outcome in ("sent", "uncertain"):
+                batch += 1
+
+    def _fresh_conversations(
+        self,
+        session: Session,
+        identity: Identity,
+        synced_at: datetime | None,
+        report: IdentityReport,
+    ) -> datetime | None:
+        """Sync conversations unless this batch already did within the freshness window."""
+        last = last_synced(session, identity.id, SyncKind.CONVERSATIONS)
+        if synced_at is None and (last is None or self._now() - last > self.config.freshness):
+            sync_conversations(session, self.client, identity, now=self._now())
+            report.syncs.append("conversations")
+            session.commit()
+            return self._now()
+        return synced_at or last
+
+    def _wake(
+        self, session: Session, identity: Identity, campaign_ids: list[int], report: IdentityReport
+    ) -> datetime:
+        now = self._now()
+        times: list[datetime] = [now + self.config.idle_wake]
+        plan = report.plan
+        if plan is not None:
+            sent = {r.detail for r in report.results}
+            times += [p.at for p in plan.go if p.at > now]
+            times += [h.earliest for h in plan.held if h.earliest is not None]
+            if plan.go and len(report.results) < len(plan.go) and not sent:
+                times.append(now)
+        nxt = session.execute(
+            sa.select(sa.func.min(Enrollment.next_action_at)).where(
+                Enrollment.identity_id == identity.id,
+                Enrollment.state.in_(_WAKE_STATES),
+                Enrollment.campaign_id.in_(campaign_ids),
+            )
+        ).scalar_one_or_none()
+        if nxt is not None:
+            times.append(nxt)
+        if report.results and any(r.outcome == "uncertain" for r in report.results):
+            times.append(now + timedelta(minutes=1))
+        wake = min(times)
+        return max(wake, now + timedelta(seconds=1))
+
+
+def _disconnected(session: Session, identity: Identity) -> bool:
+    """True when the identity was paused during the pass (AUTH_EXPIRED on a send)."""
+    session.refresh(identity)
+    return identity.status is not IdentityStatus.ACTIVE
+
+
+@functools.lru_cache(maxsize=4096)
+def _lead_zone(
+    policy: str, lead_tz: str | None, identity_tz: str | None, fixed: str | None, default: str
+) -> ZoneInfo:
+    """The zone a lead's hours are read in: the campaign's policy, then its default zone."""
+    if policy == "fixed":
+        return _zone(fixed) or _zone(default) or ZoneInfo("UTC")
+    if policy == "lead":
+        return _zone(lead_tz) or _zone(identity_tz) or _zone(default) or ZoneInfo("UTC")
+    return _zone(identity_tz) or _zone(default) or ZoneInfo("UTC")
+
+
+def _pacing(campaigns: dict[int, tuple[Campaign, CampaignSpec]]) -> Pacing:
+    """The most careful pacing of the identity's campaigns."""
+    paces = [spec.pacing.pacing() for _, spec in campaigns.values()]
+    if not paces:
+        return Pacing()
+    return Pacing(
+        min_gap=max(p.min_gap for p in paces),
+        max_gap=max(p.max_gap for p in paces),
+    )
+
+
+@contextlib.contextmanager
+def _noop() -> Iterator[None]:
+    yield
