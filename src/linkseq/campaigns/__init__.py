@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from linkseq.campaigns.preview import LeadPreview, RenderedText, preview_lead, render_seed
 from linkseq.campaigns.spec import (
     MESSAGE_MAX,
     NOTE_MAX,
@@ -38,9 +39,11 @@ __all__ = [
     "Caps",
     "ConnectStep",
     "InmailStep",
+    "LeadPreview",
     "MessageStep",
     "PacingSpec",
     "RenderResult",
+    "RenderedText",
     "Schedule",
     "Step",
     "TemplateProblem",
@@ -52,6 +55,8 @@ __all__ = [
     "load_campaign_file",
     "parse_campaign",
     "parse_delay",
+    "preview_lead",
     "render",
+    "render_seed",
     "spin",
 ]

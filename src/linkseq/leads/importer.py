@@ -17,7 +17,14 @@ from sqlalchemy.orm import Session
 from linkseq.errors import InputError
 from linkseq.leads.csv_source import MAX_CELL, CsvTable, read_csv
 from linkseq.leads.enroll import EnrollResult, campaign_by_name, enroll_leads
-from linkseq.leads.records import URL_COLUMNS, BadRow, LeadRecord, RowError, record_from_mapping
+from linkseq.leads.records import (
+    URL_COLUMNS,
+    BadRow,
+    ColumnPlan,
+    LeadRecord,
+    RowError,
+    record_from_cells,
+)
 from linkseq.leads.writer import dedupe_records, write_leads
 from linkseq.store.models import Campaign
 
@@ -75,24 +82,26 @@ def parse_csv(
     """Every good record, every bad row, and the number of data rows of `path`."""
     table = read_csv(path)
     _check_header(table, path)
-    header = table.header
-    width = len(header)
+    plan = ColumnPlan.from_header(table.header)  # once per file, not once per row
+    width = plan.width
     records: list[LeadRecord] = []
     bad: list[BadRow] = []
     rows = 0
     try:
         for row in table.rows():
             rows += 1
-            if len(row.cells) > width and any(cell.strip() for cell in row.cells[width:]):
-                bad.append(BadRow(row.line, f"{len(row.cells)} cells but {width} columns"))
+            cells = row.cells
+            if len(cells) > width and any(cell.strip() for cell in cells[width:]):
+                bad.append(BadRow(row.line, f"{len(cells)} cells but {width} columns"))
                 continue
-            if any(len(cell) > MAX_CELL for cell in row.cells):
+            if max(map(len, cells), default=0) > MAX_CELL:
                 bad.append(BadRow(row.line, f"a cell is longer than {MAX_CELL} characters"))
                 continue
-            values = dict(zip(header, row.cells, strict=False))
             try:
                 records.append(
-                    record_from_mapping(row.line, values, default_timezone=default_timezone)
+                    record_from_cells(
+                        row.line, cells, plan, default_timezone=default_timezone
+                    )
                 )
             except RowError as exc:
                 bad.append(BadRow(row.line, str(exc)))

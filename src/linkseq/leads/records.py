@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -15,8 +15,10 @@ __all__ = [
     "MERGEABLE",
     "URL_COLUMNS",
     "BadRow",
+    "ColumnPlan",
     "LeadRecord",
     "RowError",
+    "record_from_cells",
     "record_from_mapping",
 ]
 
@@ -97,11 +99,68 @@ def _text(value: Any) -> str | None:
     return text or None
 
 
+@dataclass(frozen=True, slots=True)
+class ColumnPlan:
+    """How a header maps to a lead, worked out once per file instead of once per row.
+
+    Like a dict built from the row, a key that appears in several columns takes the value of its
+    last column; keys keep the order of their first column.
+    """
+
+    width: int
+    url_indices: tuple[int, ...]
+    field_indices: tuple[tuple[str, int], ...]
+    custom_indices: tuple[tuple[str, int], ...]
+
+    @classmethod
+    def from_header(cls, header: Sequence[str]) -> ColumnPlan:
+        """The plan of one header (CSV keys, or a mapping's keys)."""
+        last: dict[str, int] = {}
+        for index, key in enumerate(header):
+            last[key] = index
+        fields: list[tuple[str, int]] = []
+        custom: list[tuple[str, int]] = []
+        for key, index in last.items():
+            name = _ALIASES.get(key, key)
+            if name == "sales_navigator_profile_id":
+                name = "sales_navigator_id"
+            if name in URL_COLUMNS:
+                continue
+            if name in MERGEABLE:
+                fields.append((name, index))
+            else:
+                custom.append((key, index))
+        urls = tuple(last[col] for col in URL_COLUMNS if col in last)
+        return cls(len(header), urls, tuple(fields), tuple(custom))
+
+
+_plan_cache: dict[tuple[str, ...], ColumnPlan] = {}
+
+
 def record_from_mapping(
     line: int, values: Mapping[str, Any], *, default_timezone: str | None = None
 ) -> LeadRecord:
     """Build a `LeadRecord` from column → value; raises `RowError` with the reason."""
-    raw_url = next((_text(values.get(col)) for col in URL_COLUMNS if _text(values.get(col))), None)
+    keys = tuple(values)
+    plan = _plan_cache.get(keys)
+    if plan is None:
+        plan = _plan_cache[keys] = ColumnPlan.from_header(keys)
+        if len(_plan_cache) > 256:
+            _plan_cache.clear()
+    return record_from_cells(line, list(values.values()), plan, default_timezone=default_timezone)
+
+
+def record_from_cells(
+    line: int, cells: Sequence[Any], plan: ColumnPlan, *, default_timezone: str | None = None
+) -> LeadRecord:
+    """Build a `LeadRecord` from one row's cells laid out as `plan` says; raises `RowError`."""
+    size = len(cells)
+    raw_url = None
+    for index in plan.url_indices:
+        if index < size:
+            raw_url = _text(cells[index])
+            if raw_url is not None:
+                break
     if raw_url is None:
         raise RowError("no LinkedIn profile URL")
     try:
@@ -109,18 +168,15 @@ def record_from_mapping(
     except InvalidProfileUrl as exc:
         raise RowError(str(exc)) from None
     fields: dict[str, str | None] = {}
+    for name, index in plan.field_indices:
+        if index < size and fields.get(name) is None:
+            fields[name] = _text(cells[index])
     custom: dict[str, Any] = {}
-    for key, value in values.items():
-        name = _ALIASES.get(key, key)
-        if name == "sales_navigator_profile_id":
-            name = "sales_navigator_id"
-        if name in URL_COLUMNS:
-            continue
-        if name in MERGEABLE:
-            if fields.get(name) is None:
-                fields[name] = _text(value)
-        elif _text(value) is not None:
-            custom[key] = value.strip() if isinstance(value, str) else value
+    for key, index in plan.custom_indices:
+        if index < size:
+            value = cells[index]
+            if _text(value) is not None:
+                custom[key] = value.strip() if isinstance(value, str) else value
     for name, limit in _LIMITS.items():
         text = fields.get(name)
         if text is not None and len(text) > limit:

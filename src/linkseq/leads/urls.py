@@ -62,9 +62,27 @@ def _pub_handle(parts: list[str]) -> str:
     return f"{_clean_handle(name)}-{third.zfill(3)}{second.zfill(3)}{first}"
 
 
+# The common case, `https://www.linkedin.com/in/<ascii-handle>[/][?…|#…|/…]`, without urlsplit,
+# unquoting or Unicode work: same result as the general path below (a test checks they agree).
+_PLAIN = re.compile(
+    r"^https?://(?:www\.)?linkedin\.com/in/([A-Za-z0-9_][A-Za-z0-9_-]{1,99})(?:[/?#].*)?$", re.S
+)
+
+
 def normalize_profile_url(raw: str) -> ProfileUrl:
     """The canonical form of a LinkedIn profile URL; raises `InvalidProfileUrl` otherwise."""
     text = raw.strip()
+    plain = _PLAIN.match(text)
+    if plain is not None:
+        handle = plain.group(1)
+        if not _MEMBER_ID.match(handle):
+            handle = handle.lower()
+        return ProfileUrl(url=f"{CANONICAL_PREFIX}/in/{handle}", handle=handle)
+    return _normalize_general(raw, text)
+
+
+def _normalize_general(raw: str, text: str) -> ProfileUrl:
+    """Every form of profile URL (the slow path); `text` is `raw` stripped."""
     if not text:
         raise InvalidProfileUrl("empty profile URL")
     if "://" not in text:

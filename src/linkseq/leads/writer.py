@@ -140,14 +140,17 @@ def write_leads(
                 updates.append({"_id": row.id, "updated_at": now, **changes})
             else:
                 result.unchanged += 1
+        ids: dict[str, int] = {}
         if inserts:
+            # A plain executemany, then one SELECT for the new rows' ids: on SQLite, INSERT …
+            # RETURNING with many rows runs one statement per row (measured 3x slower).
             session.execute(sa.insert(_LEADS), inserts)
+            ids = _ids_by_url(session, [values["profile_url"] for values in inserts])
             result.created += len(inserts)
         for update in updates:  # few in practice; each may touch different columns
             lead_id = update.pop("_id")
             session.execute(sa.update(_LEADS).where(_LEADS.c.id == lead_id).values(**update))
         result.updated += len(updates)
-        ids = _ids_by_url(session, [record.profile_url for record in chunk])
         for record in chunk:
             lead_id = ids.get(record.profile_url) or existing[record.profile_url].id
             result.lead_ids.append(lead_id)
@@ -158,7 +161,7 @@ def write_leads(
 
 def _ids_by_url(session: Session, urls: list[str]) -> dict[str, int]:
     query = sa.select(_LEADS.c.profile_url, _LEADS.c.id).where(_LEADS.c.profile_url.in_(urls))
-    return dict(session.execute(query).all())
+    return {row[0]: row[1] for row in session.execute(query)}
 
 
 def _insert_values(record: LeadRecord, now: datetime, source: str) -> dict[str, Any]:
