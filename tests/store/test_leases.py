@@ -96,5 +96,5 @@ def test_several_processes_never_claim_one_identity_twice(engine: Engine) -> Non
     everything = [identity_id for claimed in results for identity_id in claimed]
     assert len(everything) == len(set(everything)), "an identity was claimed twice"
     assert set(everything) == expected
-    # They really raced: more than one process won some identities.
-    assert sum(1 for claimed in results if claimed) >= 2
+    # How the 40 are split between the processes depends on the scheduler (one process may
+    # win them all on a loaded machine), so only the guarantees are asserted.
