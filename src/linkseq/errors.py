@@ -1,9 +1,9 @@
 """User-facing errors: raised for bad input or bad state, shown as one clear line by the CLI.
 
-    LinkseqError            anything a user can act on; the CLI prints it and exits 1
-    ├── ConfigError         a setting is missing or wrong
-    ├── InputError          bad user input (a CSV, a campaign file, an argument)
-    └── NotFoundError       a named thing (lead, campaign, identity) does not exist
+LinkseqError            anything a user can act on; the CLI prints it and exits 1
+├── ConfigError         a setting is missing or wrong
+├── InputError          bad user input (a CSV, a campaign file, an argument)
+└── NotFoundError       a named thing (lead, campaign, identity) does not exist
 """
 
 from __future__ import annotations

@@ -46,6 +46,11 @@ def test_old_pub_urls_follow_the_redirect_rule() -> None:
     assert url == "https://www.linkedin.com/in/john-smith-b7986a4"
 
 
+def test_short_pub_urls_are_the_in_profile() -> None:
+    url = normalize_profile_url("https://www.linkedin.com/pub/chlo%C3%A9-rossi-368c8a28/").url
+    assert url == normalize_profile_url("https://www.linkedin.com/in/chloé-rossi-368c8a28").url
+
+
 @pytest.mark.parametrize(
     "raw",
     ["", "https://www.linkedin.com/company/acme", "https://example.com/in/jane",

@@ -10,8 +10,9 @@ import typer
 
 __all__ = ["register"]
 
-sandbox_app = typer.Typer(help="The simulated Edges API + LinkedIn (no real LinkedIn touched).",
-                          no_args_is_help=True)
+sandbox_app = typer.Typer(
+    help="The simulated Edges API + LinkedIn (no real LinkedIn touched).", no_args_is_help=True
+)
 
 
 @sandbox_app.command("serve")
@@ -50,10 +51,13 @@ def serve(
         sb = Sandbox(seed=seed, people=people, api_key=api_key, base_url=base_url)
         for i in range(identities):
             # Seasoned accounts (first sync a month ago): full Smart Limits from the start.
-            sb.add_identity(name=f"Sandbox Sender {i + 1}",
-                            first_sync_at=sb.clock.now() - timedelta(days=30))
-    typer.echo(f"sandbox: {len(sb.world.people)} people, {len(sb.world.identities)} identities,"
-               f" Edges base URL {base_url}, admin at http://{host}:{port}/_sandbox/")
+            sb.add_identity(
+                name=f"Sandbox Sender {i + 1}", first_sync_at=sb.clock.now() - timedelta(days=30)
+            )
+    typer.echo(
+        f"sandbox: {len(sb.world.people)} people, {len(sb.world.identities)} identities,"
+        f" Edges base URL {base_url}, admin at http://{host}:{port}/_sandbox/"
+    )
     uvicorn.run(sb.asgi_app, host=host, port=port, log_level="warning")
 
 

@@ -24,7 +24,7 @@ from linkseq.engine.config import EngineConfig
 from linkseq.engine.runner import Engine, RunReport
 from linkseq.leads.enroll import enroll_leads
 from linkseq.leads.importer import import_csv
-from linkseq.sandbox import FaultConfig, Sandbox
+from linkseq.sandbox import FaultConfig, NetworkSpec, Sandbox
 from linkseq.store import build_engine, session_factory, upgrade
 from linkseq.store.enums import CampaignStatus, IdentityLevel
 from linkseq.store.models import Campaign, CampaignIdentity, Identity, Lead
@@ -41,6 +41,17 @@ class Tick:
 
     now: datetime
     sent: int
+
+
+def _network(people: int, identities: int) -> NetworkSpec:
+    """A realistic existing network: a few leads already connected, pending or talking."""
+    share = max(1, people // max(1, identities))
+    return NetworkSpec(
+        connections=max(1, share // 12),
+        pending_invitations=max(1, share // 40),
+        threads=max(1, share // 30),
+        inbound=max(1, share // 60),
+    )
 
 
 class Simulation:
@@ -73,7 +84,9 @@ class Simulation:
         )
         self.identity_uids = [
             self.sandbox.add_identity(
-                name=f"identity-{i + 1}", timezone=IDENTITY_ZONES[i % len(IDENTITY_ZONES)]
+                name=f"identity-{i + 1}",
+                timezone=IDENTITY_ZONES[i % len(IDENTITY_ZONES)],
+                network=_network(people, identities),
             )
             for i in range(identities)
         ]
@@ -206,7 +219,7 @@ def funnel(session: Session) -> dict[str, int]:
     accepted = count(
         sa.select(sa.func.count(sa.distinct(AuditEvent.enrollment_id))).where(
             AuditEvent.to_state == EnrollmentState.CONNECTED.value,
-            AuditEvent.from_state != EnrollmentState.PAUSED.value,
+            AuditEvent.from_state == EnrollmentState.INVITED.value,
         )
     )
     return {

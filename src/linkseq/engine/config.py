@@ -16,7 +16,10 @@ class EngineConfig:
     # conversations sync, and the batch ends once `max_race` has passed since that sync
     freshness: timedelta = timedelta(seconds=60)
     max_race: timedelta = timedelta(minutes=5)
-    max_batch: int = 3
+    max_batch: int = 4
+    # due messages wait (at most `batch_wait`) until `batch_min` are due, so one sync serves several
+    batch_min: int = 3
+    batch_wait: timedelta = timedelta(hours=3)
     conversations_every: timedelta = timedelta(hours=4)
     connections_every: timedelta = timedelta(hours=24)
     connections_before_new: timedelta = timedelta(hours=6)

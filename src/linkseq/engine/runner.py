@@ -9,6 +9,7 @@ The identity's lease is released with that time, so no worker looks at it earlie
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import functools
 import time
 from collections.abc import Callable, Iterator
@@ -20,7 +21,7 @@ import sqlalchemy as sa
 import structlog
 from sqlalchemy.orm import Session, sessionmaker
 
-from linkseq.campaigns import CampaignSpec, MessageStep
+from linkseq.campaigns import CampaignSpec, InmailStep, MessageStep
 from linkseq.clock import Clock
 from linkseq.edges import AuthenticationError, AuthExpired, EdgesClient, EdgesError, NoValidAccount
 from linkseq.engine.actions import ActionResult, perform, reconcile, withdraw_or_close
@@ -36,9 +37,10 @@ from linkseq.engine.sync import (
     sync_conversations,
     sync_sent_invitations,
 )
-from linkseq.planning.pacing import Pacing, pass_rng
+from linkseq.planning.hours import is_open
+from linkseq.planning.pacing import Pacing, StepKind, draw_gap, pass_rng
 from linkseq.planning.quota import Action
-from linkseq.planning.schedule import Candidate, Plan, plan_identity_pass
+from linkseq.planning.schedule import Candidate, HoldReason, Plan, plan_identity_pass
 from linkseq.store.enums import CampaignStatus, EnrollmentState, IdentityStatus, SyncKind
 from linkseq.store.leases import claim_identity_lease, release_lease, renew_lease
 from linkseq.store.models import (
@@ -55,6 +57,7 @@ __all__ = ["Engine", "IdentityReport", "RunReport"]
 log = structlog.get_logger("linkseq.engine")
 _PLANNED_STATES = [EnrollmentState.READY, EnrollmentState.CONNECTED, EnrollmentState.MESSAGED]
 _WAKE_STATES = [*_PLANNED_STATES, EnrollmentState.NEW, EnrollmentState.INVITED]
+_MESSAGE_KINDS = {StepKind.first_message, StepKind.follow_up}
 
 
 @dataclass(slots=True)
@@ -396,7 +399,7 @@ class Engine:
                     priority=spec.priority,
                 )
             )
-        return candidates, by_key
+        return _batch_messages(candidates, self._now(), self.config), by_key
 
     def _plan(
         self,
@@ -440,44 +443,58 @@ class Engine:
         campaigns: dict[int, tuple[Campaign, CampaignSpec]],
         report: IdentityReport,
     ) -> None:
+        """Send the first planned action; a message opens a short burst of due messages.
+
+        Messages share one conversations sync (guide §15): the sync is at most `freshness` old
+        when the burst starts, and the burst stops once `max_race` has passed since it, or after
+        `max_batch` messages. Other actions go one per pass, at the pace the plan spread them.
+        """
         plan, by_key = self._plan(session, identity, campaigns)
         report.plan = plan
+        if not plan.go or self.stopping:
+            return
+        first = plan.go[0]
+        if not self._wait_until(session, identity, first.at):
+            return
+        burst = [first.candidate] + [
+            c
+            for c in [p.candidate for p in plan.go[1:]]
+            + [h.candidate for h in plan.held if h.reason is HoldReason.pacing]
+            if c.kind in _MESSAGE_KINDS
+        ]
+        if first.candidate.kind not in _MESSAGE_KINDS or self.dry_run:
+            burst = [first.candidate]
+        schedules = {c.name: s.schedule.working_schedule() for c, s in campaigns.values()}
+        pacing = _pacing(campaigns)
+        rng = pass_rng(identity.uid, self._now())
         synced_at: datetime | None = None
-        batch = 0
-        for planned in plan.go:
-            if batch >= self.config.max_batch or self.stopping:
+        sent = 0
+        for index, candidate in enumerate(burst):
+            if sent >= self.config.max_batch or self.stopping:
                 break
-            wait = (planned.at - self._now()).total_seconds()
-            if wait > 0:
-                if self.dry_run:
+            if index > 0:
+                if not self._wait_until(session, identity, self._now() + draw_gap(pacing, rng)):
                     break
-                session.commit()  # never hold SQLite's write lock while waiting
-                self.sleep(wait)
-                renew_lease(
-                    session,
-                    identity_id=identity.id,
-                    owner=self.owner,
-                    now=self._now(),
-                    ttl=self.config.lease_ttl,
-                )
-            enrollment = by_key[planned.candidate.key]
+                if not self._message_room(session, identity, campaigns):
+                    break
+                if not is_open(schedules[candidate.campaign], candidate.tz, self._now()):
+                    continue
+            enrollment = by_key[candidate.key]
             session.refresh(enrollment)
-            if (
-                enrollment.state not in _PLANNED_STATES
-                or identity.status is not IdentityStatus.ACTIVE
-            ):
+            if enrollment.state not in _PLANNED_STATES:
                 continue
             spec = campaigns[enrollment.campaign_id][1]
             step = step_at(spec.steps, enrollment.step_index)
-            if isinstance(step, MessageStep) and not self.dry_run:
+            if isinstance(step, MessageStep | InmailStep) and not self.dry_run:
                 synced_at = self._fresh_conversations(session, identity, synced_at, report)
                 session.refresh(enrollment)
                 if enrollment.state not in _PLANNED_STATES:
                     continue  # the lead replied: sync-before-send caught it
-                if synced_at is not None and self._now() - synced_at > self.config.max_race:
-                    break
                 if synced_at is not None:
-                    report.race_windows.append((self._now() - synced_at).total_seconds())
+                    race = self._now() - synced_at
+                    if race > self.config.max_race:
+                        break
+                    report.race_windows.append(race.total_seconds())
             result = perform(
                 session,
                 client=self.client,
@@ -492,7 +509,37 @@ class Engine:
             if _disconnected(session, identity):
                 break
             if result.outcome in ("sent", "uncertain"):
-                batch += 1
+                sent += 1
+
+    def _wait_until(self, session: Session, identity: Identity, at: datetime) -> bool:
+        """Wait (the injected sleep) until `at`, keeping the lease; False when stopping."""
+        wait = (at - self._now()).total_seconds()
+        if wait <= 0:
+            return not self.stopping
+        if self.dry_run:
+            return False
+        session.commit()  # never hold SQLite's write lock while waiting
+        self.sleep(wait)
+        renew_lease(
+            session,
+            identity_id=identity.id,
+            owner=self.owner,
+            now=self._now(),
+            ttl=self.config.lease_ttl,
+        )
+        return not self.stopping
+
+    def _message_room(
+        self,
+        session: Session,
+        identity: Identity,
+        campaigns: dict[int, tuple[Campaign, CampaignSpec]],
+    ) -> bool:
+        """True while the identity may still send a message now (limits recomputed)."""
+        quotas, _ = identity_quotas(
+            session, identity=identity, now=self._now(), config=self.config, campaign_caps={}
+        )
+        return quotas[Action.message].remaining > 0
 
     def _fresh_conversations(
         self,
@@ -513,28 +560,46 @@ class Engine:
     def _wake(
         self, session: Session, identity: Identity, campaign_ids: list[int], report: IdentityReport
     ) -> datetime:
+        """When the identity next has work: a planned or held action, a due step, a sync."""
         now = self._now()
+        soon = now + timedelta(seconds=1)
         times: list[datetime] = [now + self.config.idle_wake]
         plan = report.plan
         if plan is not None:
-            sent = {r.detail for r in report.results}
-            times += [p.at for p in plan.go if p.at > now]
+            # planned but not sent in this pass (batch full): as soon as the pacing allows
+            times += [max(p.at, soon) for p in plan.go[len(report.results) :]]
             times += [h.earliest for h in plan.held if h.earliest is not None]
-            if plan.go and len(report.results) < len(plan.go) and not sent:
-                times.append(now)
+        # a step that becomes due later (leads already due and held are covered by the plan)
         nxt = session.execute(
             sa.select(sa.func.min(Enrollment.next_action_at)).where(
                 Enrollment.identity_id == identity.id,
                 Enrollment.state.in_(_WAKE_STATES),
                 Enrollment.campaign_id.in_(campaign_ids),
+                Enrollment.next_action_at > now,
             )
         ).scalar_one_or_none()
         if nxt is not None:
             times.append(nxt)
-        if report.results and any(r.outcome == "uncertain" for r in report.results):
+        if any(r.outcome == "uncertain" for r in report.results):
             times.append(now + timedelta(minutes=1))
-        wake = min(times)
-        return max(wake, now + timedelta(seconds=1))
+        return max(min(times), soon)
+
+
+def _batch_messages(
+    candidates: list[Candidate], now: datetime, config: EngineConfig
+) -> list[Candidate]:
+    """Hold due messages until `batch_min` are due or the oldest waited `batch_wait`.
+
+    One conversations sync then serves a burst of messages (guide §15 per batch, not per lead).
+    """
+    due = [c for c in candidates if c.kind in _MESSAGE_KINDS and c.due_at <= now]
+    if not due or len(due) >= config.batch_min:
+        return candidates
+    oldest = min(c.due_at for c in due)
+    if oldest + config.batch_wait <= now:
+        return candidates
+    release = oldest + config.batch_wait
+    return [dataclasses.replace(c, due_at=release) if c in due else c for c in candidates]
 
 
 def _disconnected(session: Session, identity: Identity) -> bool:

@@ -14,7 +14,7 @@ same code serves the live pass and the webhook receiver. The caller commits.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
@@ -51,6 +51,7 @@ __all__ = [
     "sync_sent_invitations",
 ]
 
+_MARGIN = timedelta(minutes=10)
 _NOT_REPLYABLE = {EnrollmentState.REPLIED, EnrollmentState.SKIPPED, EnrollmentState.FAILED}
 
 
@@ -253,8 +254,18 @@ def apply_conversations(
 def sync_conversations(
     session: Session, client: EdgesClient, identity: Identity, *, now: datetime
 ) -> int:
-    """Fetch recent conversations and apply them; how many leads replied."""
-    rows = list(client.extract_conversations(identity.uid))
+    """Fetch the conversations active since the last sync and apply them; leads who replied.
+
+    The listing is newest first, so paging stops at the first thread untouched since the last
+    sync (with a margin): a sync costs one page in the usual case, not the whole inbox.
+    """
+    since = last_synced(session, identity.id, SyncKind.CONVERSATIONS)
+    rows: list[EdgesConversation] = []
+    for conv in client.extract_conversations(identity.uid):
+        rows.append(conv)
+        activity = conv.last_activity_at
+        if since is not None and activity is not None and activity < since - _MARGIN:
+            break
     replied = apply_conversations(session, identity=identity, rows=rows, now=now)
     mark_synced(session, identity.id, SyncKind.CONVERSATIONS, now)
     return replied

@@ -99,9 +99,7 @@ def parse_csv(
                 continue
             try:
                 records.append(
-                    record_from_cells(
-                        row.line, cells, plan, default_timezone=default_timezone
-                    )
+                    record_from_cells(row.line, cells, plan, default_timezone=default_timezone)
                 )
             except RowError as exc:
                 bad.append(BadRow(row.line, str(exc)))

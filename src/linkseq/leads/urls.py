@@ -104,6 +104,10 @@ def _normalize_general(raw: str, text: str) -> ProfileUrl:
     if kind == "pub" and len(segments) >= 5:
         handle = _pub_handle(segments[1:5])
         return ProfileUrl(url=f"{CANONICAL_PREFIX}/in/{handle}", handle=handle)
+    if kind == "pub" and len(segments) == 2:
+        # /pub/<handle> is the same member as /in/<handle> (LinkedIn redirects it)
+        handle = _clean_handle(segments[1])
+        return ProfileUrl(url=f"{CANONICAL_PREFIX}/in/{handle}", handle=handle)
     if kind == "sales" and len(segments) >= 3 and segments[1].lower() in ("lead", "people"):
         sales_id = unquote(segments[2]).split(",")[0].strip()
         if not _SALES_ID.match(sales_id):

@@ -76,14 +76,26 @@ def validate_body_part(
     for key, value in data.items():
         kind = schema.get(key)
         if kind is None:
-            raise EdgesError(label, 400, f"{where} must NOT have additional properties ({key})",
-                             params={"field": f"{where}.{key}"})
+            raise EdgesError(
+                label,
+                400,
+                f"{where} must NOT have additional properties ({key})",
+                params={"field": f"{where}.{key}"},
+            )
         if not _check(kind, value):
-            raise EdgesError(label, 400, f"{where}.{key} is not a valid {kind}",
-                             params={"field": f"{where}.{key}"})
+            raise EdgesError(
+                label,
+                400,
+                f"{where}.{key} is not a valid {kind}",
+                params={"field": f"{where}.{key}"},
+            )
     if required and not any(key in data for key in required):
-        raise EdgesError(label, 400, f"{where} must have required property '{required[0]}'",
-                         params={"field": f"{where}.{required[0]}"})
+        raise EdgesError(
+            label,
+            400,
+            f"{where} must have required property '{required[0]}'",
+            params={"field": f"{where}.{required[0]}"},
+        )
     return data
 
 
@@ -110,16 +122,23 @@ def _thread_row(core: Core, identity: Identity, thread: Thread) -> dict[str, Any
     if last is not None:
         who = identity.profile if last.from_identity else person
         last_row = {
-            "delivered_at": iso(last.delivered_at), "first_name": who.first_name,
-            "last_name": who.last_name, "linkedin_profile_id": last.sender_profile_id,
-            "sales_navigator_profile_id": who.sales_navigator_id, "job_title": who.headline,
-            "message_id": last.message_id, "content": last.content, "attachments": [],
+            "delivered_at": iso(last.delivered_at),
+            "first_name": who.first_name,
+            "last_name": who.last_name,
+            "linkedin_profile_id": last.sender_profile_id,
+            "sales_navigator_profile_id": who.sales_navigator_id,
+            "job_title": who.headline,
+            "message_id": last.message_id,
+            "content": last.content,
+            "attachments": [],
         }
     participant = {
         "linkedin_profile_id": person.profile_id,
         "sales_navigator_profile_id": person.sales_navigator_id,
-        "linkedin_profile_url": person.profile_url, "first_name": person.first_name,
-        "last_name": person.last_name, "job_title": person.headline,
+        "linkedin_profile_url": person.profile_url,
+        "first_name": person.first_name,
+        "last_name": person.last_name,
+        "job_title": person.headline,
         "linkedin_people_post_search_url": None,
     }
     return {
@@ -142,12 +161,18 @@ def _thread_row(core: Core, identity: Identity, thread: Thread) -> dict[str, Any
 def _me(core: Core, identity: Identity, _i: dict[str, Any], _p: dict[str, Any]) -> Any:
     me = identity.profile
     return {
-        "id": me.profile_id, "linkedin_profile_id": me.profile_id,
-        "first_name": me.first_name, "last_name": me.last_name, "full_name": me.full_name,
-        "job_title": me.headline, "object_urn": f"urn:li:member:{me.profile_id}",
-        "handle": me.handle, "twitter": None,
+        "id": me.profile_id,
+        "linkedin_profile_id": me.profile_id,
+        "first_name": me.first_name,
+        "last_name": me.last_name,
+        "full_name": me.full_name,
+        "job_title": me.headline,
+        "object_urn": f"urn:li:member:{me.profile_id}",
+        "handle": me.handle,
+        "twitter": None,
         "premium_subscriber": identity.level != "Classic",
-        "linkedin_profile_url": me.profile_url, "profile_image_url": None,
+        "linkedin_profile_url": me.profile_url,
+        "profile_image_url": None,
         "sales_navigator_profile_id": me.sales_navigator_id,
     }
 
@@ -164,8 +189,12 @@ def _visit(core: Core, identity: Identity, data: dict[str, Any], _p: dict[str, A
     core.count_outreach(identity, person, "linkedin-visit-profile")
     core.ledger.totals["visits"] += 1
     row = _profile_row(person)
-    row.update(headline=person.headline, company_name=person.company, location=person.location,
-               connection_degree=_degree(identity, person))
+    row.update(
+        headline=person.headline,
+        company_name=person.company,
+        location=person.location,
+        connection_degree=_degree(identity, person),
+    )
     return row
 
 
@@ -174,20 +203,31 @@ def _connect(core: Core, identity: Identity, data: dict[str, Any], par: dict[str
     core.check_limits(identity, "linkedin-connect-profile")
     if person.index in identity.invited_ever:
         # A second request to someone this identity already invited through the API.
-        core.ledger.breach("duplicate_invitation", core.now_iso(), identity_uid=identity.uid,
-                           person=person.handle)
+        core.ledger.breach(
+            "duplicate_invitation", core.now_iso(), identity_uid=identity.uid, person=person.handle
+        )
     if person.index in identity.connections:
-        raise EdgesError("ALREADY_CONNECTED", 424, "Already a 1st-degree connection",
-                         params={"linkedin_profile_id": str(person.profile_id)})
+        raise EdgesError(
+            "ALREADY_CONNECTED",
+            424,
+            "Already a 1st-degree connection",
+            params={"linkedin_profile_id": str(person.profile_id)},
+        )
     if person.index in identity.invitations:
-        raise EdgesError("INVITATION_PENDING", 424, "An invitation is already pending",
-                         params={"linkedin_profile_id": str(person.profile_id)})
+        raise EdgesError(
+            "INVITATION_PENDING",
+            424,
+            "An invitation is already pending",
+            params={"linkedin_profile_id": str(person.profile_id)},
+        )
     note = str(par.get("message", ""))
     core.count_outreach(identity, person, "linkedin-connect-profile")
     inv = core.new_invitation(identity, person, note)
     core.ledger.totals["invitations_sent"] += 1
     return {
-        "connected": False, "pending": True, "message": note,
+        "connected": False,
+        "pending": True,
+        "message": note,
         "connection_sent_date": iso(inv.sent_at),
         "linkedin_profile_id": person.profile_id,
         "sales_navigator_profile_id": person.sales_navigator_id,
@@ -202,15 +242,24 @@ def _send(core: Core, identity: Identity, person: Person, text: str, inmail: boo
         core.reply_race.discard(key)
         core.add_message(thread, identity, False, RACE_TEXT, core.now(), raced=True)
         core.ledger.totals["race_replies"] += 1
-        core.ledger.add("event", core.now_iso(), event="reply", identity_uid=identity.uid,
-                        person=person.handle, text=RACE_TEXT, race=True)
+        core.ledger.add(
+            "event",
+            core.now_iso(),
+            event="reply",
+            identity_uid=identity.uid,
+            person=person.handle,
+            text=RACE_TEXT,
+            race=True,
+        )
     last = thread.messages[-1] if thread.messages else None
     if last is not None and not last.from_identity and not raced:
-        core.ledger.breach("message_after_reply", core.now_iso(), identity_uid=identity.uid,
-                           person=person.handle)
+        core.ledger.breach(
+            "message_after_reply", core.now_iso(), identity_uid=identity.uid, person=person.handle
+        )
     if any(m.from_identity and m.content == text for m in thread.messages):
-        core.ledger.breach("duplicate_message", core.now_iso(), identity_uid=identity.uid,
-                           person=person.handle)
+        core.ledger.breach(
+            "duplicate_message", core.now_iso(), identity_uid=identity.uid, person=person.handle
+        )
     core.add_message(thread, identity, True, text, core.now(), raced=raced)
     thread.is_inmail = thread.is_inmail or inmail
     core.plan_reply(identity, person, thread)
@@ -220,11 +269,15 @@ def _send(core: Core, identity: Identity, person: Person, text: str, inmail: boo
 def _message_row(core: Core, thread: Thread, person: Person, text: str) -> dict[str, Any]:
     msg = thread.messages[-1]
     return {
-        "message": text, "linkedin_thread_id": thread.thread_id,
-        "linkedin_thread_url": thread.url, "is_sent": True,
-        "delivered_at": iso(msg.delivered_at), "linkedin_message_id": msg.message_id,
+        "message": text,
+        "linkedin_thread_id": thread.thread_id,
+        "linkedin_thread_url": thread.url,
+        "is_sent": True,
+        "delivered_at": iso(msg.delivered_at),
+        "linkedin_message_id": msg.message_id,
         "linkedin_profile_id": person.profile_id,
-        "sales_navigator_profile_id": person.sales_navigator_id, "attachments": [],
+        "sales_navigator_profile_id": person.sales_navigator_id,
+        "attachments": [],
     }
 
 
@@ -244,8 +297,9 @@ def _inmail(core: Core, identity: Identity, data: dict[str, Any], par: dict[str,
     person = core.person_of(data)
     thread = identity.threads.get(person.index)
     if thread is not None and thread.is_inmail and thread.messages[-1].from_identity:
-        raise EdgesError("LK_INMAIL_CANNOT_RESEND", 424,
-                         "An InMail to this person awaits an answer")
+        raise EdgesError(
+            "LK_INMAIL_CANNOT_RESEND", 424, "An InMail to this person awaits an answer"
+        )
     core.check_limits(identity, "linkedin-inmail-profile")
     text = str(par.get("message", ""))
     core.count_outreach(identity, person, "linkedin-inmail-profile")
@@ -269,8 +323,7 @@ def _maybe_race(core: Core, identity: Identity, threads: list[Thread]) -> None:
             return
 
 
-def _conversations(core: Core, identity: Identity, _d: dict[str, Any],
-                   par: dict[str, Any]) -> Any:
+def _conversations(core: Core, identity: Identity, _d: dict[str, Any], par: dict[str, Any]) -> Any:
     threads = sorted(identity.threads.values(), key=lambda t: t.last_activity_at, reverse=True)
     if par.get("read") is False:
         threads = [t for t in threads if t.unread_count]
@@ -293,37 +346,51 @@ def _messages(core: Core, identity: Identity, data: dict[str, Any], _p: dict[str
     rows = []
     for m in reversed(thread.messages):  # newest first (decision 31)
         who = identity.profile if m.from_identity else person
-        rows.append({
-            "linkedin_thread_id": thread.thread_id, "position": m.position,
-            "delivered_at": iso(m.delivered_at), "created_at": iso(m.delivered_at),
-            "first_name": who.first_name, "last_name": who.last_name,
-            "linkedin_profile_id": m.sender_profile_id,
-            "sales_navigator_profile_id": who.sales_navigator_id, "job_title": who.headline,
-            "content": m.content, "message_id": m.message_id, "attachments": [],
-        })
+        rows.append(
+            {
+                "linkedin_thread_id": thread.thread_id,
+                "position": m.position,
+                "delivered_at": iso(m.delivered_at),
+                "created_at": iso(m.delivered_at),
+                "first_name": who.first_name,
+                "last_name": who.last_name,
+                "linkedin_profile_id": m.sender_profile_id,
+                "sales_navigator_profile_id": who.sales_navigator_id,
+                "job_title": who.headline,
+                "content": m.content,
+                "message_id": m.message_id,
+                "attachments": [],
+            }
+        )
     return rows
 
 
 def _connections(core: Core, identity: Identity, _d: dict[str, Any], _p: dict[str, Any]) -> Any:
     people = core.world.people
     rows = []
-    for index, at in sorted(identity.connections.items(), key=lambda kv: (kv[1], kv[0]),
-                            reverse=True):
+    for index, at in sorted(
+        identity.connections.items(), key=lambda kv: (kv[1], kv[0]), reverse=True
+    ):
         row = _profile_row(people[index])
         row.update(connected_at=iso(at), profile_image_url=None)
         rows.append(row)
     return rows
 
 
-def _sent_invitations(core: Core, identity: Identity, _d: dict[str, Any],
-                      _p: dict[str, Any]) -> Any:
+def _sent_invitations(
+    core: Core, identity: Identity, _d: dict[str, Any], _p: dict[str, Any]
+) -> Any:
     people = core.world.people
     rows = []
-    for inv in sorted(identity.invitations.values(), key=lambda i: (i.sent_at, i.invitation_id),
-                      reverse=True):
+    for inv in sorted(
+        identity.invitations.values(), key=lambda i: (i.sent_at, i.invitation_id), reverse=True
+    ):
         row = _profile_row(people[inv.person_index])
-        row.update(linkedin_invitation_id=str(inv.invitation_id), linkedin_invitation_urn=inv.urn,
-                   sent_date=iso(inv.sent_at))
+        row.update(
+            linkedin_invitation_id=str(inv.invitation_id),
+            linkedin_invitation_urn=inv.urn,
+            sent_date=iso(inv.sent_at),
+        )
         rows.append(row)
     return rows
 
@@ -383,11 +450,18 @@ def _search(core: Core, identity: Identity, data: dict[str, Any], _p: dict[str, 
     for index in hits:
         person = people[index]
         row = _profile_row(person)
-        row.update(current_title=person.headline, company_name=person.company,
-                   headline=f"{person.headline} at {person.company}", location=person.location,
-                   profile_image_url=None, connection_degree=_degree(identity, person),
-                   shared_connection_search_url=None, number_shared_connections=0,
-                   shared_connection_profile_urls=[], linkedin_people_post_search_url=None)
+        row.update(
+            current_title=person.headline,
+            company_name=person.company,
+            headline=f"{person.headline} at {person.company}",
+            location=person.location,
+            profile_image_url=None,
+            connection_degree=_degree(identity, person),
+            shared_connection_search_url=None,
+            number_shared_connections=0,
+            shared_connection_profile_urls=[],
+            linkedin_people_post_search_url=None,
+        )
         rows.append(row)
     return rows
 
@@ -397,54 +471,120 @@ ACTIONS: dict[str, ActionSpec] = {
     spec.slug: spec
     for spec in (
         ActionSpec("linkedin-me", _me, {"custom_data": "object"}),
-        ActionSpec("linkedin-visit-profile", _visit, _PROFILE_IN, ("linkedin_profile_url",),
-                   outreach=True),
         ActionSpec(
-            "linkedin-connect-profile", _connect,
+            "linkedin-visit-profile", _visit, _PROFILE_IN, ("linkedin_profile_url",), outreach=True
+        ),
+        ActionSpec(
+            "linkedin-connect-profile",
+            _connect,
             {**_PROFILE_IN, "sales_navigator_profile_id": "sn_id"},
             ("linkedin_profile_url", "sales_navigator_profile_id"),
-            {"message": "str:300"}, outreach=True,
+            {"message": "str:300"},
+            outreach=True,
         ),
-        ActionSpec("linkedin-message-profile", _message, _PROFILE_IN, ("linkedin_profile_url",),
-                   {"message": "str:8000", "files": "array"}, outreach=True),
-        ActionSpec("linkedin-inmail-profile", _inmail, _PROFILE_IN, ("linkedin_profile_url",),
-                   {"subject": "str:200", "message": "str:8000", "files": "array"},
-                   outreach=True),
-        ActionSpec("linkedin-extract-conversations", _conversations, {"custom_data": "object"},
-                   (), {"read": "bool", "sync_mode": "str"}, page_size=20),
-        ActionSpec("linkedin-extract-messages", _messages,
-                   {"linkedin_thread_url": "thread", "custom_data": "object"},
-                   ("linkedin_thread_url",), {"sync_mode": "str"}, page_size=20),
-        ActionSpec("linkedin-extract-connections", _connections, {"custom_data": "object"}, (),
-                   {"sync_mode": "str"}, page_size=40),
-        ActionSpec("linkedin-extract-sent-invitations", _sent_invitations,
-                   {"custom_data": "object"}, (), {}, page_size=100),
-        ActionSpec("linkedin-search-people", _search,
-                   {"linkedin_people_search_url": "search_url", "custom_data": "object"},
-                   ("linkedin_people_search_url",), {"only_extract_unique_profile": "bool"},
-                   page_size=10),
-        ActionSpec("linkedin-withdraw-invitation", _withdraw,
-                   {"linkedin_invitation_urn": "urn", "linkedin_invitation_type": "str",
-                    "custom_data": "object"}, ("linkedin_invitation_urn",)),
-        ActionSpec("linkedin-get-thread-url", _thread_url, _PROFILE_IN,
-                   ("linkedin_profile_url",)),
-        ActionSpec("linkedin-archive-message", _archive,
-                   {"linkedin_thread_id": "thread", "linkedin_thread_url": "thread",
-                    "custom_data": "object"}, ("linkedin_thread_id", "linkedin_thread_url")),
+        ActionSpec(
+            "linkedin-message-profile",
+            _message,
+            _PROFILE_IN,
+            ("linkedin_profile_url",),
+            {"message": "str:8000", "files": "array"},
+            outreach=True,
+        ),
+        ActionSpec(
+            "linkedin-inmail-profile",
+            _inmail,
+            _PROFILE_IN,
+            ("linkedin_profile_url",),
+            {"subject": "str:200", "message": "str:8000", "files": "array"},
+            outreach=True,
+        ),
+        ActionSpec(
+            "linkedin-extract-conversations",
+            _conversations,
+            {"custom_data": "object"},
+            (),
+            {"read": "bool", "sync_mode": "str"},
+            page_size=20,
+        ),
+        ActionSpec(
+            "linkedin-extract-messages",
+            _messages,
+            {"linkedin_thread_url": "thread", "custom_data": "object"},
+            ("linkedin_thread_url",),
+            {"sync_mode": "str"},
+            page_size=20,
+        ),
+        ActionSpec(
+            "linkedin-extract-connections",
+            _connections,
+            {"custom_data": "object"},
+            (),
+            {"sync_mode": "str"},
+            page_size=40,
+        ),
+        ActionSpec(
+            "linkedin-extract-sent-invitations",
+            _sent_invitations,
+            {"custom_data": "object"},
+            (),
+            {},
+            page_size=100,
+        ),
+        ActionSpec(
+            "linkedin-search-people",
+            _search,
+            {"linkedin_people_search_url": "search_url", "custom_data": "object"},
+            ("linkedin_people_search_url",),
+            {"only_extract_unique_profile": "bool"},
+            page_size=10,
+        ),
+        ActionSpec(
+            "linkedin-withdraw-invitation",
+            _withdraw,
+            {
+                "linkedin_invitation_urn": "urn",
+                "linkedin_invitation_type": "str",
+                "custom_data": "object",
+            },
+            ("linkedin_invitation_urn",),
+        ),
+        ActionSpec("linkedin-get-thread-url", _thread_url, _PROFILE_IN, ("linkedin_profile_url",)),
+        ActionSpec(
+            "linkedin-archive-message",
+            _archive,
+            {
+                "linkedin_thread_id": "thread",
+                "linkedin_thread_url": "thread",
+                "custom_data": "object",
+            },
+            ("linkedin_thread_id", "linkedin_thread_url"),
+        ),
     )
 }
 
 
 def perform(
-    core: Core, spec: ActionSpec, identity: Identity, data: dict[str, Any],
+    core: Core,
+    spec: ActionSpec,
+    identity: Identity,
+    data: dict[str, Any],
     parameters: dict[str, Any],
 ) -> Any:
     """Run an action for an identity whose session is checked first (decisions 8, 9)."""
     if identity.integration is None:
-        raise EdgesError("NO_VALID_ACCOUNT_CONFIGURED", 424,
-                         "This identity has no LinkedIn integration", scope="config")
+        raise EdgesError(
+            "NO_VALID_ACCOUNT_CONFIGURED",
+            424,
+            "This identity has no LinkedIn integration",
+            scope="config",
+        )
     if identity.integration.status != "VALID":
-        raise EdgesError("AUTH_EXPIRED", 424, "The LinkedIn session of this identity expired",
-                         scope="auth", params={"identity_uid": identity.uid})
+        raise EdgesError(
+            "AUTH_EXPIRED",
+            424,
+            "The LinkedIn session of this identity expired",
+            scope="auth",
+            params={"identity_uid": identity.uid},
+        )
     core.ledger.totals[f"calls:{spec.slug}"] += 1
     return spec.handler(core, identity, data, parameters)

@@ -54,10 +54,13 @@ class AsgiAdapter:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(_until_disconnect(receive), self.hold_seconds)
             return
-        await send({
-            "type": "http.response.start", "status": status,
-            "headers": [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in headers],
-        })
+        await send(
+            {
+                "type": "http.response.start",
+                "status": status,
+                "headers": [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in headers],
+            }
+        )
         await send({"type": "http.response.body", "body": data})
 
 

@@ -38,8 +38,12 @@ from ._world import (
 __all__ = ["Core", "Deliver", "Delivery", "integration_object", "iso", "urllib_deliver"]
 
 Deliver = Callable[[str, dict[str, str], bytes], int]
-RETRY_BACKOFF = (timedelta(seconds=30), timedelta(minutes=2), timedelta(minutes=10),
-                 timedelta(hours=1))
+RETRY_BACKOFF = (
+    timedelta(seconds=30),
+    timedelta(minutes=2),
+    timedelta(minutes=10),
+    timedelta(hours=1),
+)
 MAX_ATTEMPTS = 5
 REPLY_TEXTS = (
     "Thanks for reaching out! Happy to chat next week.",
@@ -194,8 +198,12 @@ class Core:
             ok = 200 <= status < 300
             self.ledger.totals[f"{delivery.kind}_deliveries"] += 1
             self.ledger.add(
-                delivery.kind, self.now_iso(), ref=delivery.ref, url=delivery.url,
-                attempt=delivery.attempt, http_status=status,
+                delivery.kind,
+                self.now_iso(),
+                ref=delivery.ref,
+                url=delivery.url,
+                attempt=delivery.attempt,
+                http_status=status,
                 payload=json.loads(delivery.body),
             )
             if not ok:
@@ -215,7 +223,12 @@ class Core:
     # -- identities and sessions -----------------------------------------------------------
 
     def create_identity(
-        self, name: str, timezone: str, type_: str = "standard", *, level: str = "Classic",
+        self,
+        name: str,
+        timezone: str,
+        type_: str = "standard",
+        *,
+        level: str = "Classic",
         network: NetworkSpec | None = None,
     ) -> Identity:
         """A new identity (no integration yet) with its own LinkedIn profile."""
@@ -224,14 +237,26 @@ class Core:
             first, _, last = name.partition(" ")
             pid = 900_000_000 + ordinal
             profile = Person(
-                index=-ordinal, handle=f"{'-'.join(name.lower().split()) or 'me'}-sbx{ordinal}",
-                profile_id=pid, sales_navigator_id=f"ACwAAA{pid:X}", first_name=first or name,
-                last_name=last, company="linkseq sandbox", headline="Business Developer",
-                location="", timezone=timezone,
+                index=-ordinal,
+                handle=f"{'-'.join(name.lower().split()) or 'me'}-sbx{ordinal}",
+                profile_id=pid,
+                sales_navigator_id=f"ACwAAA{pid:X}",
+                first_name=first or name,
+                last_name=last,
+                company="linkseq sandbox",
+                headline="Business Developer",
+                location="",
+                timezone=timezone,
             )
             identity = Identity(
-                uid=self.new_uid(), ordinal=ordinal, name=name, timezone=timezone, type=type_,
-                created_at=self.now(), profile=profile, level=level,
+                uid=self.new_uid(),
+                ordinal=ordinal,
+                name=name,
+                timezone=timezone,
+                type=type_,
+                created_at=self.now(),
+                profile=profile,
+                level=level,
                 network=network or NetworkSpec(),
             )
             self.world.identities[identity.uid] = identity
@@ -255,19 +280,27 @@ class Core:
         if self.webhook_url:
             data = json.dumps(body).encode()
             headers = {"Content-Type": "application/json"}
-            self.queue_delivery(Delivery("webhook", self.webhook_url, headers, data,
-                                         body["event_uid"]))
+            self.queue_delivery(
+                Delivery("webhook", self.webhook_url, headers, data, body["event_uid"])
+            )
 
     def connect_integration(
-        self, identity: Identity, *, level: str | None = None, auth_type: str = "COOKIES",
-        account_name: str = "", valid: bool = True, first_sync_at: datetime | None = None,
+        self,
+        identity: Identity,
+        *,
+        level: str | None = None,
+        auth_type: str = "COOKIES",
+        account_name: str = "",
+        valid: bool = True,
+        first_sync_at: datetime | None = None,
     ) -> Integration:
         """Connect (or reconnect) LinkedIn: VALID + AUTH_SUCCESS, or INVALID + AUTH_FAILED."""
         with self.lock:
             integ = identity.integration
             if integ is None:
-                integ = identity.integration = Integration(uid=self.new_uid(),
-                                                           created_at=self.now())
+                integ = identity.integration = Integration(
+                    uid=self.new_uid(), created_at=self.now()
+                )
             integ.level = level or identity.level
             identity.level = integ.level
             integ.auth_type = auth_type
@@ -309,8 +342,7 @@ class Core:
             return
         rng = random.Random(f"{self.seed}/expiry/{identity.ordinal}/{identity.next_expiry_seq}")
         delay = timedelta(days=rng.expovariate(rate))
-        self.schedule(self.now() + delay, "expire", uid=identity.uid,
-                      seq=identity.next_expiry_seq)
+        self.schedule(self.now() + delay, "expire", uid=identity.uid, seq=identity.next_expiry_seq)
 
     def _on_expire(self, payload: dict[str, Any]) -> None:
         identity = self.world.identities.get(payload["uid"])
@@ -333,8 +365,14 @@ class Core:
         for index in conns:
             identity.connections[index] = now - timedelta(days=rng.uniform(30, 900))
         for index in alive[spec.connections : spec.connections + spec.pending_invitations]:
-            inv = Invitation(next(self._invitation_ids), identity.uid, index,
-                             now - timedelta(days=rng.uniform(1, 20)), "", via_api=False)
+            inv = Invitation(
+                next(self._invitation_ids),
+                identity.uid,
+                index,
+                now - timedelta(days=rng.uniform(1, 20)),
+                "",
+                via_api=False,
+            )
             identity.invitations[index] = inv
             self.world.invitations_by_id[inv.invitation_id] = inv
         for index in conns[: spec.threads]:
@@ -343,15 +381,25 @@ class Core:
             for k in range(rng.randint(1, 4)):
                 mine = (k % 2 == 0) == first_from_me
                 when = thread.created_at + timedelta(hours=k * rng.uniform(2, 30))
-                self.add_message(thread, identity, mine, "Hello again" if mine else "Hi there",
-                                 min(when, now - timedelta(minutes=5)))
+                self.add_message(
+                    thread,
+                    identity,
+                    mine,
+                    "Hello again" if mine else "Hi there",
+                    min(when, now - timedelta(minutes=5)),
+                )
             thread.unread_count = 0
         inbound = alive[spec.connections + spec.pending_invitations :][: spec.inbound]
         for index in inbound:
             identity.connections[index] = now - timedelta(days=rng.uniform(30, 900))
-            self.schedule(now + timedelta(hours=rng.uniform(1, 72)), "reply",
-                          uid=identity.uid, person=index, text=rng.choice(INBOUND_TEXTS),
-                          inbound=True)
+            self.schedule(
+                now + timedelta(hours=rng.uniform(1, 72)),
+                "reply",
+                uid=identity.uid,
+                person=index,
+                text=rng.choice(INBOUND_TEXTS),
+                inbound=True,
+            )
         identity.network_built = True
 
     # -- LinkedIn state --------------------------------------------------------------------
@@ -371,14 +419,27 @@ class Core:
         return thread
 
     def add_message(
-        self, thread: Thread, identity: Identity, from_identity: bool, text: str,
-        when: datetime, *, raced: bool = False,
+        self,
+        thread: Thread,
+        identity: Identity,
+        from_identity: bool,
+        text: str,
+        when: datetime,
+        *,
+        raced: bool = False,
     ) -> Message:
         """Append a message to a thread."""
         person = self.world.people[thread.person_index]
         sender = identity.profile.profile_id if from_identity else person.profile_id
-        message = Message(f"msg-{next(self._message_ids)}", sender, text, when,
-                          len(thread.messages) + 1, from_identity, raced)
+        message = Message(
+            f"msg-{next(self._message_ids)}",
+            sender,
+            text,
+            when,
+            len(thread.messages) + 1,
+            from_identity,
+            raced,
+        )
         thread.messages.append(message)
         if not from_identity:
             thread.unread_count += 1
@@ -393,9 +454,12 @@ class Core:
         elif isinstance(data.get("sales_navigator_profile_id"), str):
             person = self.world.people.by_sales_navigator_id(data["sales_navigator_profile_id"])
         if person is None or person.deleted:
-            raise EdgesError("PROFILE_NOT_ACCESSIBLE", 424,
-                             "The profile is not accessible (deleted, blocked or URL changed)",
-                             scope="integ")
+            raise EdgesError(
+                "PROFILE_NOT_ACCESSIBLE",
+                424,
+                "The profile is not accessible (deleted, blocked or URL changed)",
+                scope="integ",
+            )
         return person
 
     def check_limits(self, identity: Identity, action: str) -> None:
@@ -405,24 +469,42 @@ class Core:
         for rule in ACTION_LIMITS.get(action, ()):
             usage = self.limits.usage(identity.uid, rule, identity.level, first, self.now())
             if usage.used >= usage.limit:
-                params = {"postponed_until": iso(usage.next_slot_at), "appendix": rule.appendix,
-                          "limit": rule.name, "value": usage.limit}
+                params = {
+                    "postponed_until": iso(usage.next_slot_at),
+                    "appendix": rule.appendix,
+                    "limit": rule.name,
+                    "value": usage.limit,
+                }
                 status = 429 if rule.label == "LIMIT_REACHED" else 424
-                raise EdgesError(rule.label, status,
-                                 f"Smart limit {rule.name} reached ({rule.appendix})",
-                                 scope="integ", params=params)
+                raise EdgesError(
+                    rule.label,
+                    status,
+                    f"Smart limit {rule.name} reached ({rule.appendix})",
+                    scope="integ",
+                    params=params,
+                )
 
     def count_outreach(self, identity: Identity, person: Person, action: str) -> None:
         """Count the action against its limits and check hours and pacing (breaches)."""
         now = self.now()
         self.limits.record(identity.uid, ACTION_LIMITS.get(action, ()), now)
         if not self.world.working_hours.contains(now, person.timezone):
-            self.ledger.breach("outside_hours", self.now_iso(), identity_uid=identity.uid,
-                               person=person.handle, action=action)
+            self.ledger.breach(
+                "outside_hours",
+                self.now_iso(),
+                identity_uid=identity.uid,
+                person=person.handle,
+                action=action,
+            )
         last = identity.last_outreach_at
         if last is not None and now - last < self.world.pacing_gap:
-            self.ledger.breach("pacing_gap", self.now_iso(), identity_uid=identity.uid,
-                               action=action, gap_seconds=(now - last).total_seconds())
+            self.ledger.breach(
+                "pacing_gap",
+                self.now_iso(),
+                identity_uid=identity.uid,
+                action=action,
+                gap_seconds=(now - last).total_seconds(),
+            )
         identity.last_outreach_at = now
 
     def waking(self, when: datetime, tz: str, rng: random.Random) -> datetime:
@@ -440,8 +522,7 @@ class Core:
         if rng.random() >= person.accept_probability:
             return
         low, high = person.accept_delay_hours
-        at = self.waking(self.now() + timedelta(hours=rng.uniform(low, high)), person.timezone,
-                         rng)
+        at = self.waking(self.now() + timedelta(hours=rng.uniform(low, high)), person.timezone, rng)
         self.schedule(at, "accept", uid=identity.uid, invitation=inv.invitation_id)
 
     def plan_reply(self, identity: Identity, person: Person, thread: Thread) -> None:
@@ -452,16 +533,22 @@ class Core:
         rng = random.Random(f"{self.seed}/reply/{identity.ordinal}/{person.index}/{k}")
         if person.out_of_office and not thread.ooo_sent:
             thread.ooo_sent = True
-            self.schedule(self.now() + timedelta(minutes=rng.uniform(1, 10)), "reply",
-                          uid=identity.uid, person=person.index, text=OOO_TEXT, ooo=True)
+            self.schedule(
+                self.now() + timedelta(minutes=rng.uniform(1, 10)),
+                "reply",
+                uid=identity.uid,
+                person=person.index,
+                text=OOO_TEXT,
+                ooo=True,
+            )
             return
         if rng.random() >= person.reply_probability:
             return
         low, high = person.reply_delay_hours
-        at = self.waking(self.now() + timedelta(hours=rng.uniform(low, high)), person.timezone,
-                         rng)
-        self.schedule(at, "reply", uid=identity.uid, person=person.index,
-                      text=rng.choice(REPLY_TEXTS))
+        at = self.waking(self.now() + timedelta(hours=rng.uniform(low, high)), person.timezone, rng)
+        self.schedule(
+            at, "reply", uid=identity.uid, person=person.index, text=rng.choice(REPLY_TEXTS)
+        )
 
     def _on_accept(self, payload: dict[str, Any]) -> None:
         identity = self.world.identities.get(payload["uid"])
@@ -472,8 +559,13 @@ class Core:
         identity.invitations.pop(inv.person_index, None)
         identity.connections[inv.person_index] = self.now()
         self.ledger.totals["invitations_accepted"] += 1
-        self.ledger.add("event", self.now_iso(), event="accepted", identity_uid=identity.uid,
-                        person=self.world.people[inv.person_index].handle)
+        self.ledger.add(
+            "event",
+            self.now_iso(),
+            event="accepted",
+            identity_uid=identity.uid,
+            person=self.world.people[inv.person_index].handle,
+        )
         if inv.note:
             # The note of an accepted invitation opens the conversation (no note, no thread).
             thread = self.thread_for(identity, inv.person_index, inv.sent_at)
@@ -489,9 +581,14 @@ class Core:
         self.add_message(thread, identity, False, str(payload["text"]), self.now())
         kind = "inbound" if payload.get("inbound") else "replies"
         self.ledger.totals[kind] += 1
-        self.ledger.add("event", self.now_iso(), event="inbound" if payload.get("inbound")
-                        else "reply", identity_uid=identity.uid,
-                        person=self.world.people[index].handle, text=payload["text"])
+        self.ledger.add(
+            "event",
+            self.now_iso(),
+            event="inbound" if payload.get("inbound") else "reply",
+            identity_uid=identity.uid,
+            person=self.world.people[index].handle,
+            text=payload["text"],
+        )
 
     def new_invitation(self, identity: Identity, person: Person, note: str) -> Invitation:
         """Record a connection request and plan the person's answer."""

@@ -36,8 +36,9 @@ def parse_cron(expr: str) -> tuple[frozenset[int], ...]:
     parts = expr.split()
     if len(parts) != 5:
         raise ValueError("cron needs 5 fields")
-    fields = [_field(p.replace("7", "0") if i == 4 else p, *_RANGES[i])
-              for i, p in enumerate(parts)]
+    fields = [
+        _field(p.replace("7", "0") if i == 4 else p, *_RANGES[i]) for i, p in enumerate(parts)
+    ]
     return tuple(fields)
 
 

@@ -83,7 +83,11 @@ class LimitState:
         self._events: dict[tuple[str, str], deque[datetime]] = {}
 
     def usage(
-        self, identity: str, rule: LimitRule, level: str, first_sync_at: datetime | None,
+        self,
+        identity: str,
+        rule: LimitRule,
+        level: str,
+        first_sync_at: datetime | None,
         now: datetime,
     ) -> Usage:
         """How much of `rule` the identity has used in the window ending now."""

@@ -86,7 +86,12 @@ class Runs:
     # -- creation --------------------------------------------------------------------------
 
     def create(
-        self, action: str, identity_uid: str, body: dict[str, Any], *, mode: str = "ASYNC",
+        self,
+        action: str,
+        identity_uid: str,
+        body: dict[str, Any],
+        *,
+        mode: str = "ASYNC",
         scheduled_run_uid: str | None = None,
     ) -> Run:
         """Queue a run of `body["inputs"]`; its inputs execute as virtual time passes."""
@@ -97,18 +102,33 @@ class Runs:
             data = {k: v for k, v in raw.items() if k != "custom_data"}
             inputs.append(RunInput(i, data, raw.get("custom_data")))
         run = Run(
-            uid=core.new_uid(), id=next(self._ids), action_name=action,
-            identity_uid=identity_uid, parameters=dict(body.get("parameters") or {}),
-            callback=body.get("callback"), name=body.get("name"), mode=mode, created_at=now,
-            inputs=inputs, updated_at=now, scheduled_run_uid=scheduled_run_uid,
+            uid=core.new_uid(),
+            id=next(self._ids),
+            action_name=action,
+            identity_uid=identity_uid,
+            parameters=dict(body.get("parameters") or {}),
+            callback=body.get("callback"),
+            name=body.get("name"),
+            mode=mode,
+            created_at=now,
+            inputs=inputs,
+            updated_at=now,
+            scheduled_run_uid=scheduled_run_uid,
         )
         rate = core.faults.auth_expired_mid_batch
         if rate > 0 and len(inputs) >= 2 and core.fault_rng.random() < rate:
             run.expire_at_input = core.fault_rng.randrange(1, len(inputs))
         self.runs[run.uid] = run
         core.ledger.totals["runs_created"] += 1
-        core.ledger.add("run", core.now_iso(), run_uid=run.uid, action=action, mode=mode,
-                        identity_uid=identity_uid, inputs=len(inputs))
+        core.ledger.add(
+            "run",
+            core.now_iso(),
+            run_uid=run.uid,
+            action=action,
+            mode=mode,
+            identity_uid=identity_uid,
+            inputs=len(inputs),
+        )
         self._queue(run, [inp.index for inp in inputs])
         return run
 
@@ -117,8 +137,9 @@ class Runs:
         identity = core.world.identities.get(run.identity_uid)
         spec = ACTIONS[run.action_name]
         # Edges paces an identity's outreach itself; reads go quickly.
-        spacing = (core.world.pacing_gap + timedelta(seconds=15) if spec.outreach
-                   else timedelta(seconds=3))
+        spacing = (
+            core.world.pacing_gap + timedelta(seconds=15) if spec.outreach else timedelta(seconds=3)
+        )
         at = core.now() + timedelta(seconds=5)
         if identity is not None and identity.async_next_free and identity.async_next_free > at:
             at = identity.async_next_free
@@ -132,21 +153,35 @@ class Runs:
         """Register a cron schedule; each firing creates a run."""
         core = self.core
         tz = str(body.get("timezone") or "UTC")
-        sched = Schedule(core.new_uid(), action, identity_uid, body, body["cron"], tz,
-                         core.now(), next_fire(body["cron"], core.now(), tz))
+        sched = Schedule(
+            core.new_uid(),
+            action,
+            identity_uid,
+            body,
+            body["cron"],
+            tz,
+            core.now(),
+            next_fire(body["cron"], core.now(), tz),
+        )
         self.schedules[sched.uid] = sched
         assert sched.next_run_at is not None
         core.schedule(sched.next_run_at, "schedule_fire", uid=sched.uid)
-        core.ledger.add("schedule", core.now_iso(), schedule_uid=sched.uid, action=action,
-                        cron=sched.cron)
+        core.ledger.add(
+            "schedule", core.now_iso(), schedule_uid=sched.uid, action=action, cron=sched.cron
+        )
         return sched
 
     def _on_fire(self, payload: dict[str, Any]) -> None:
         sched = self.schedules.get(payload["uid"])
         if sched is None or sched.status != "SCHEDULED":
             return
-        run = self.create(sched.action_name, sched.identity_uid, sched.body, mode="SCHEDULE",
-                          scheduled_run_uid=sched.uid)
+        run = self.create(
+            sched.action_name,
+            sched.identity_uid,
+            sched.body,
+            mode="SCHEDULE",
+            scheduled_run_uid=sched.uid,
+        )
         sched.run_uids.append(run.uid)
         sched.next_run_at = next_fire(sched.cron, self.core.now(), sched.timezone)
         self.core.schedule(sched.next_run_at, "schedule_fire", uid=sched.uid)
@@ -195,8 +230,11 @@ class Runs:
                 return
             if exc.label == "LIMIT_REACHED":
                 until_text = exc.params.get("postponed_until")
-                until = (datetime.fromisoformat(until_text.replace("Z", "+00:00"))
-                         if until_text else now + timedelta(hours=24))
+                until = (
+                    datetime.fromisoformat(until_text.replace("Z", "+00:00"))
+                    if until_text
+                    else now + timedelta(hours=24)
+                )
                 inp.status = "POSTPONED"
                 inp.postponed_until = until
                 run.postponed_until = until
@@ -219,11 +257,15 @@ class Runs:
             if inp.status in ("QUEUED", "POSTPONED"):
                 inp.status = "BLOCKED"
         core.ledger.totals["runs_blocked"] += 1
-        core.ledger.add("run", core.now_iso(), run_uid=run.uid, status="BLOCKED",
-                        error_label=exc.label)
+        core.ledger.add(
+            "run", core.now_iso(), run_uid=run.uid, status="BLOCKED", error_label=exc.label
+        )
 
     def _finish_input(
-        self, run: Run, inp: RunInput, rows: list[dict[str, Any]] | None,
+        self,
+        run: Run,
+        inp: RunInput,
+        rows: list[dict[str, Any]] | None,
         exc: EdgesError | None,
     ) -> None:
         core = self.core
@@ -235,13 +277,24 @@ class Runs:
         else:
             inp.status = "SUCCEEDED"
             for row in rows or []:
-                run.outputs.append({**row, "custom_data": inp.custom_data, "input": inp.data,
-                                    "extracted_at": iso(now)})
+                run.outputs.append(
+                    {
+                        **row,
+                        "custom_data": inp.custom_data,
+                        "input": inp.data,
+                        "extracted_at": iso(now),
+                    }
+                )
         done = all(i.status in TERMINAL for i in run.inputs)
         if done:
             failed = sum(1 for i in run.inputs if i.status == "FAILED")
-            run.status = ("SUCCEEDED" if failed == 0
-                          else "FAILED" if failed == len(run.inputs) else "PARTIAL_SUCCEEDED")
+            run.status = (
+                "SUCCEEDED"
+                if failed == 0
+                else "FAILED"
+                if failed == len(run.inputs)
+                else "PARTIAL_SUCCEEDED"
+            )
             run.finished_at = now
             run.postponed_until = None
             core.ledger.add("run", core.now_iso(), run_uid=run.uid, status=run.status)
@@ -252,8 +305,11 @@ class Runs:
         if on == "all":
             body = {
                 "callback_ref_uid": f"cb_{core.new_uid().replace('-', '')}",
-                "run": {"run_uid": run.uid, "batch_uid": core.new_uid(),
-                        "status": run.status if done else "RUNNING"},
+                "run": {
+                    "run_uid": run.uid,
+                    "batch_uid": core.new_uid(),
+                    "status": run.status if done else "RUNNING",
+                },
                 "action_name": run.action_name,
                 "custom_data": inp.custom_data,
                 "input": inp.data,
@@ -274,8 +330,13 @@ class Runs:
     def _send(self, callback: dict[str, Any], body: dict[str, Any]) -> None:
         core = self.core
         headers = {"Content-Type": "application/json", **dict(callback.get("headers") or {})}
-        delivery = Delivery("callback", str(callback["url"]), headers, json.dumps(body).encode(),
-                            body["callback_ref_uid"])
+        delivery = Delivery(
+            "callback",
+            str(callback["url"]),
+            headers,
+            json.dumps(body).encode(),
+            body["callback_ref_uid"],
+        )
         at = core.now()
         faults = core.faults
         if faults.out_of_order_callback and core.fault_rng.random() < faults.out_of_order_callback:
@@ -291,28 +352,51 @@ class Runs:
     def run_object(self, run: Run) -> dict[str, Any]:
         """The run object (decision 22)."""
         return {
-            "id": run.id, "uid": run.uid, "run_uid": run.uid, "action_name": run.action_name,
-            "status": run.status, "execution_mode": run.mode, "name": run.name,
-            "output_count": len(run.outputs), "input_count": len(run.inputs),
-            "retry_count": run.retry_count, "postponed_until": iso(run.postponed_until),
-            "created_at": iso(run.created_at), "updated_at": iso(run.updated_at),
-            "started_at": iso(run.started_at), "finished_at": iso(run.finished_at),
-            "last_error": run.last_error, "parameters": run.parameters,
+            "id": run.id,
+            "uid": run.uid,
+            "run_uid": run.uid,
+            "action_name": run.action_name,
+            "status": run.status,
+            "execution_mode": run.mode,
+            "name": run.name,
+            "output_count": len(run.outputs),
+            "input_count": len(run.inputs),
+            "retry_count": run.retry_count,
+            "postponed_until": iso(run.postponed_until),
+            "created_at": iso(run.created_at),
+            "updated_at": iso(run.updated_at),
+            "started_at": iso(run.started_at),
+            "finished_at": iso(run.finished_at),
+            "last_error": run.last_error,
+            "parameters": run.parameters,
             "callback": {"url": run.callback["url"]} if run.callback else None,
-            "scheduled_run_uid": run.scheduled_run_uid, "identity_ids": [run.identity_uid],
-            "workspace_uid": WORKSPACE_UID, "user_uid": USER_UID,
+            "scheduled_run_uid": run.scheduled_run_uid,
+            "identity_ids": [run.identity_uid],
+            "workspace_uid": WORKSPACE_UID,
+            "user_uid": USER_UID,
         }
 
     def schedule_object(self, sched: Schedule) -> dict[str, Any]:
         """A schedule, shaped like a run object (decision 12) plus its cron fields."""
         return {
-            "id": 0, "uid": sched.uid, "run_uid": sched.uid, "schedule_uid": sched.uid,
-            "action_name": sched.action_name, "status": sched.status,
-            "execution_mode": "SCHEDULE", "cron": sched.cron, "timezone": sched.timezone,
-            "name": sched.body.get("name"), "next_run_at": iso(sched.next_run_at),
-            "created_at": iso(sched.created_at), "updated_at": iso(sched.created_at),
-            "postponed_until": None, "output_count": 0, "run_uids": list(sched.run_uids),
-            "identity_ids": [sched.identity_uid], "workspace_uid": WORKSPACE_UID,
+            "id": 0,
+            "uid": sched.uid,
+            "run_uid": sched.uid,
+            "schedule_uid": sched.uid,
+            "action_name": sched.action_name,
+            "status": sched.status,
+            "execution_mode": "SCHEDULE",
+            "cron": sched.cron,
+            "timezone": sched.timezone,
+            "name": sched.body.get("name"),
+            "next_run_at": iso(sched.next_run_at),
+            "created_at": iso(sched.created_at),
+            "updated_at": iso(sched.created_at),
+            "postponed_until": None,
+            "output_count": 0,
+            "run_uids": list(sched.run_uids),
+            "identity_ids": [sched.identity_uid],
+            "workspace_uid": WORKSPACE_UID,
             "user_uid": USER_UID,
         }
 
@@ -322,5 +406,10 @@ USER_UID = "00000000-0000-4000-8000-000000000002"
 
 
 def _last_error(exc: EdgesError, ref: str) -> dict[str, Any]:
-    return {"label": exc.label, "error_label": exc.label, "message": exc.message,
-            "params": exc.params, "error_ref": ref}
+    return {
+        "label": exc.label,
+        "error_label": exc.label,
+        "message": exc.message,
+        "params": exc.params,
+        "error_ref": ref,
+    }

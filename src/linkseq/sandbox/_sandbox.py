@@ -50,8 +50,11 @@ class Sandbox:
         self.world = world
         self.seed = world.seed
         self.clock: Clock = clock if clock is not None else VirtualClock(world.start)
-        self.faults = faults if faults is not None and faults != FaultConfig() else (
-            world.faults or faults or FaultConfig())
+        self.faults = (
+            faults
+            if faults is not None and faults != FaultConfig()
+            else (world.faults or faults or FaultConfig())
+        )
         self._core = Core(world, self.clock, self.faults, deliver)
         self._runs = Runs(self._core)
         self._wire = Wire(self._core, self._runs, api_key, base_url, self._admin)
@@ -77,7 +80,12 @@ class Sandbox:
         return self._wire.base_url
 
     def call(
-        self, method: str, path: str, body: Any = None, *, headers: dict[str, str] | None = None,
+        self,
+        method: str,
+        path: str,
+        body: Any = None,
+        *,
+        headers: dict[str, str] | None = None,
         query: str = "",
     ) -> tuple[int, dict[str, str], Any]:
         """A thin in-process request: `(status, headers, decoded JSON)`; sends the API key."""
@@ -90,8 +98,7 @@ class Sandbox:
         decoded = json.loads(data) if data and is_json else data.decode()
         return status, hdrs_out, decoded
 
-    def advance(self, to: datetime | None = None, by: timedelta | float | None = None
-                ) -> datetime:
+    def advance(self, to: datetime | None = None, by: timedelta | float | None = None) -> datetime:
         """Move virtual time forward, processing everything due on the way, in time order."""
         if (to is None) == (by is None):
             raise ValueError("give exactly one of to= or by=")
@@ -118,16 +125,25 @@ class Sandbox:
             return out
 
     def add_identity(
-        self, name: str = "Sam Sender", timezone: str = "Europe/Paris", engagement: bool = True,
-        level: str = "Classic", connected: bool = True, first_sync_at: datetime | None = None,
+        self,
+        name: str = "Sam Sender",
+        timezone: str = "Europe/Paris",
+        engagement: bool = True,
+        level: str = "Classic",
+        connected: bool = True,
+        first_sync_at: datetime | None = None,
         network: NetworkSpec | None = None,
     ) -> str:
         """An identity with a LinkedIn account (connected by default); returns its uid."""
         core = self._core
         with core.lock:
-            identity = core.create_identity(name, timezone,
-                                            "engagement" if engagement else "standard",
-                                            level=level, network=network)
+            identity = core.create_identity(
+                name,
+                timezone,
+                "engagement" if engagement else "standard",
+                level=level,
+                network=network,
+            )
             if connected:
                 core.connect_integration(identity, level=level, first_sync_at=first_sync_at)
         core.process_due()
@@ -137,8 +153,15 @@ class Sandbox:
         first = None
         if spec.first_sync_days_ago is not None:
             first = self.clock.now() - timedelta(days=spec.first_sync_days_ago)
-        return self.add_identity(spec.name, spec.timezone, spec.engagement, spec.level,
-                                 spec.connected, first, spec.network)
+        return self.add_identity(
+            spec.name,
+            spec.timezone,
+            spec.engagement,
+            spec.level,
+            spec.connected,
+            first,
+            spec.network,
+        )
 
     def identity(self, uid: str) -> Identity:
         """The identity with this uid."""
@@ -162,8 +185,9 @@ class Sandbox:
         else:
             core.schedule(ensure_utc(at), "expire", uid=identity.uid)
 
-    def inject_reply(self, identity_uid: str, profile_url: str, text: str,
-                     at: datetime | None = None) -> None:
+    def inject_reply(
+        self, identity_uid: str, profile_url: str, text: str, at: datetime | None = None
+    ) -> None:
         """The person writes to the identity now (or at `at`)."""
         core = self._core
         identity = self.identity(identity_uid)
@@ -181,14 +205,32 @@ class Sandbox:
         rng = random.Random(f"{self.seed}/csv")
         out = io.StringIO()
         writer = csv.writer(out, lineterminator="\n")
-        writer.writerow(["linkedin_profile_url", "full_name", "first_name", "last_name",
-                         "company_name", "location", "timezone"])
+        writer.writerow(
+            [
+                "linkedin_profile_url",
+                "full_name",
+                "first_name",
+                "last_name",
+                "company_name",
+                "location",
+                "timezone",
+            ]
+        )
         for index in range(n):
             person = people[index]
             url = people.url_variant(person, rng) if variants else person.profile_url
             tz = person.timezone if rng.random() < 0.7 else ""
-            writer.writerow([url, person.full_name, person.first_name, person.last_name,
-                             person.company, person.location, tz])
+            writer.writerow(
+                [
+                    url,
+                    person.full_name,
+                    person.first_name,
+                    person.last_name,
+                    person.company,
+                    person.location,
+                    tz,
+                ]
+            )
         return out.getvalue()
 
     def pending_events(self) -> int:
@@ -197,8 +239,7 @@ class Sandbox:
 
     # -- admin wire ------------------------------------------------------------------------
 
-    def _admin(self, method: str, path: str, params: dict[str, list[str]], body: bytes
-               ) -> Response:
+    def _admin(self, method: str, path: str, params: dict[str, list[str]], body: bytes) -> Response:
         try:
             return self._admin_route(method, path, params, body)
         except EdgesError as exc:
@@ -208,11 +249,15 @@ class Sandbox:
             return json_response(400, err.body("ERR-ADMIN"))
 
     def _clock_state(self) -> dict[str, Any]:
-        return {"now": iso(self.clock.now()), "next_event_at": iso(self._core.next_event_at()),
-                "pending_events": self._core.pending_events()}
+        return {
+            "now": iso(self.clock.now()),
+            "next_event_at": iso(self._core.next_event_at()),
+            "pending_events": self._core.pending_events(),
+        }
 
-    def _admin_route(self, method: str, path: str, params: dict[str, list[str]], body: bytes
-                     ) -> Response:
+    def _admin_route(
+        self, method: str, path: str, params: dict[str, list[str]], body: bytes
+    ) -> Response:
         data: dict[str, Any] = json.loads(body) if body.strip() else {}
         route = (method, path.rstrip("/"))
         if route == ("GET", "/_sandbox/clock"):
@@ -248,20 +293,24 @@ class Sandbox:
                 engagement=bool(data.get("engagement", True)),
                 level=str(data.get("level", "Classic")),
                 connected=bool(data.get("connected", True)),
-                first_sync_at=(datetime.fromisoformat(first.replace("Z", "+00:00"))
-                               if first else None),
+                first_sync_at=(
+                    datetime.fromisoformat(first.replace("Z", "+00:00")) if first else None
+                ),
             )
             with self._core.lock:
                 obj = self._wire.identity_object(self.identity(uid), accounts=True)
             return json_response(201, obj)
         if route == ("POST", "/_sandbox/expire-session"):
             at = data.get("at")
-            self.expire_session(str(data["identity_uid"]),
-                                datetime.fromisoformat(at.replace("Z", "+00:00")) if at else None)
+            self.expire_session(
+                str(data["identity_uid"]),
+                datetime.fromisoformat(at.replace("Z", "+00:00")) if at else None,
+            )
             return json_response(200, {})
         if route == ("POST", "/_sandbox/inject-reply"):
-            self.inject_reply(str(data["identity_uid"]), str(data["profile_url"]),
-                              str(data["text"]))
+            self.inject_reply(
+                str(data["identity_uid"]), str(data["profile_url"]), str(data["text"])
+            )
             return json_response(200, {})
         if route == ("GET", "/_sandbox/people.csv"):
             count = int(params["count"][0]) if "count" in params else None
@@ -285,11 +334,16 @@ class Sandbox:
             "people": len(self.world.people),
             "breach_names": list(BREACHES),
             "identities": [
-                {"uid": i.uid, "name": i.name, "level": i.level,
-                 "status": i.integration.status if i.integration else None,
-                 "linkedin_profile_id": i.profile.profile_id,
-                 "connections": len(i.connections), "pending_invitations": len(i.invitations),
-                 "threads": len(i.threads)}
+                {
+                    "uid": i.uid,
+                    "name": i.name,
+                    "level": i.level,
+                    "status": i.integration.status if i.integration else None,
+                    "linkedin_profile_id": i.profile.profile_id,
+                    "connections": len(i.connections),
+                    "pending_invitations": len(i.invitations),
+                    "threads": len(i.threads),
+                }
                 for i in self.world.identities.values()
             ],
         }

@@ -26,13 +26,24 @@ __all__ = ["Response", "Wire", "canonical_timezone"]
 
 Response = tuple[int, list[tuple[str, str]], bytes]
 Admin = Callable[[str, str, dict[str, list[str]], bytes], Response]
-_REASONS = {200: "OK", 201: "Created", 400: "Bad Request", 401: "Unauthorized",
-            403: "Forbidden", 404: "Not Found", 405: "Method Not Allowed",
-            422: "Unprocessable Entity", 424: "Failed Dependency", 429: "Too Many Requests",
-            500: "Internal Server Error", 503: "Service Unavailable"}
+_REASONS = {
+    200: "OK",
+    201: "Created",
+    400: "Bad Request",
+    401: "Unauthorized",
+    403: "Forbidden",
+    404: "Not Found",
+    405: "Method Not Allowed",
+    422: "Unprocessable Entity",
+    424: "Failed Dependency",
+    429: "Too Many Requests",
+    500: "Internal Server Error",
+    503: "Service Unavailable",
+}
 LIVE_KEYS = frozenset({"input", "parameters", "identity_ids", "identity_mode"})
-ASYNC_KEYS = frozenset({"inputs", "parameters", "identity_ids", "identity_mode", "callback",
-                        "name"})
+ASYNC_KEYS = frozenset(
+    {"inputs", "parameters", "identity_ids", "identity_mode", "callback", "name"}
+)
 SCHEDULE_KEYS = ASYNC_KEYS | {"cron", "timezone"}
 ASYNC_PARAMS = {"max_results": "int", "sync_mode": "str"}
 MAX_INPUTS = 100  # decision 13
@@ -79,8 +90,7 @@ class Wire:
             ("DELETE", re.compile(r"/identities/([\w-]+)"), self._delete_identity),
             ("POST", re.compile(r"/identities/([\w-]+)/integrations/([\w-]+)"), self._connect),
             ("GET", re.compile(r"/identities/([\w-]+)/integrations/([\w-]+)"), self._integ),
-            ("DELETE", re.compile(r"/identities/([\w-]+)/integrations/([\w-]+)"),
-             self._del_integ),
+            ("DELETE", re.compile(r"/identities/([\w-]+)/integrations/([\w-]+)"), self._del_integ),
             ("POST", re.compile(r"/identities/([\w-]+)/generate-login-links"), self._login_links),
             ("GET", re.compile(r"/identities/([\w-]+)/actions/([\w-]+)/limits"), self._limits),
             ("GET", re.compile(r"/runs"), self._list_runs),
@@ -102,11 +112,15 @@ class Wire:
         except ValueError:
             length = 0
         body = environ["wsgi.input"].read(length) if length else b""
-        headers = {k[5:].replace("_", "-").lower(): v for k, v in environ.items()
-                   if k.startswith("HTTP_")}
+        headers = {
+            k[5:].replace("_", "-").lower(): v for k, v in environ.items() if k.startswith("HTTP_")
+        }
         status, out_headers, data = self.handle(
-            environ.get("REQUEST_METHOD", "GET"), environ.get("PATH_INFO", "/"),
-            environ.get("QUERY_STRING", ""), headers, body,
+            environ.get("REQUEST_METHOD", "GET"),
+            environ.get("PATH_INFO", "/"),
+            environ.get("QUERY_STRING", ""),
+            headers,
+            body,
         )
         out_headers.append(("Content-Length", str(len(data))))
         start_response(f"{status} {_REASONS.get(status, 'Status')}", out_headers)
@@ -135,9 +149,10 @@ class Wire:
         if not path.startswith(self.base_path + "/"):
             return self._error(EdgesError("NOT_FOUND", 404, f"No route {path}"))
         if headers.get("x-api-key") != self._api_key:
-            return self._error(EdgesError("UNAUTHORIZED", 401, "Invalid or missing X-API-Key",
-                                          scope="auth"))
-        sub = path[len(self.base_path):].rstrip("/")
+            return self._error(
+                EdgesError("UNAUTHORIZED", 401, "Invalid or missing X-API-Key", scope="auth")
+            )
+        sub = path[len(self.base_path) :].rstrip("/")
         allowed = False
         for route_method, pattern, handler in self._routes:
             match = pattern.fullmatch(sub)
@@ -177,9 +192,12 @@ class Wire:
     def _no_extra(data: dict[str, Any], allowed: frozenset[str]) -> None:
         for key in data:
             if key not in allowed:
-                raise EdgesError("BAD_INPUT", 400,
-                                 f"body must NOT have additional properties ({key})",
-                                 params={"field": key})
+                raise EdgesError(
+                    "BAD_INPUT",
+                    400,
+                    f"body must NOT have additional properties ({key})",
+                    params={"field": key},
+                )
 
     def _identity(self, uid: str) -> Identity:
         identity = self.core.world.identities.get(uid)
@@ -190,21 +208,38 @@ class Wire:
     def _identity_for(self, data: dict[str, Any], spec: ActionSpec) -> Identity:
         mode = data.get("identity_mode") or "direct"
         if mode not in ("direct", "auto", "managed"):
-            raise EdgesError("BAD_INPUT", 400, "identity_mode must be direct, auto or managed",
-                             params={"field": "identity_mode"})
+            raise EdgesError(
+                "BAD_INPUT",
+                400,
+                "identity_mode must be direct, auto or managed",
+                params={"field": "identity_mode"},
+            )
         ids = data.get("identity_ids")
-        if ids is not None and (not isinstance(ids, list)
-                                or not all(isinstance(i, str) for i in ids)):
-            raise EdgesError("BAD_INPUT", 400, "identity_ids must be an array of strings",
-                             params={"field": "identity_ids"})
+        if ids is not None and (
+            not isinstance(ids, list) or not all(isinstance(i, str) for i in ids)
+        ):
+            raise EdgesError(
+                "BAD_INPUT",
+                400,
+                "identity_ids must be an array of strings",
+                params={"field": "identity_ids"},
+            )
         if mode == "direct":
             if not ids:
-                raise EdgesError("BAD_INPUT", 400, "identity_ids is required in direct mode",
-                                 params={"field": "identity_ids"})
+                raise EdgesError(
+                    "BAD_INPUT",
+                    400,
+                    "identity_ids is required in direct mode",
+                    params={"field": "identity_ids"},
+                )
             return self._identity(ids[0])
         if mode == "managed" and spec.slug != "linkedin-search-people":
-            raise EdgesError("BAD_INPUT", 400, "managed mode does not work for this action",
-                             params={"field": "identity_mode"})
+            raise EdgesError(
+                "BAD_INPUT",
+                400,
+                "managed mode does not work for this action",
+                params={"field": "identity_mode"},
+            )
         for identity in self.core.world.identities.values():
             if identity.usable and (not ids or identity.uid in ids):
                 return identity
@@ -224,14 +259,16 @@ class Wire:
                 raw = base64.urlsafe_b64decode(params["cursor"][0].encode() + b"==")
                 return int(json.loads(raw)["o"])
             except (ValueError, KeyError, TypeError, binascii.Error) as exc:
-                raise EdgesError("BAD_INPUT", 400, "invalid cursor",
-                                 params={"field": "cursor"}) from exc
+                raise EdgesError(
+                    "BAD_INPUT", 400, "invalid cursor", params={"field": "cursor"}
+                ) from exc
         if "page" in params:  # decision 10: tolerated
             try:
                 return max(0, int(params["page"][0]) - 1) * size
             except ValueError as exc:
-                raise EdgesError("BAD_INPUT", 400, "invalid page",
-                                 params={"field": "page"}) from exc
+                raise EdgesError(
+                    "BAD_INPUT", 400, "invalid page", params={"field": "page"}
+                ) from exc
         return 0
 
     def _cursor_url(self, slug: str, offset: int) -> str:
@@ -243,17 +280,20 @@ class Wire:
         spec = self._spec(slug)
         data = self._json(body)
         self._no_extra(data, LIVE_KEYS)
-        inp = validate_body_part(data.get("input"), spec.inputs, "BAD_INPUT", "input",
-                                 spec.required)
-        par = validate_body_part(data.get("parameters"), spec.parameters, "BAD_PARAMETERS",
-                                 "parameters")
+        inp = validate_body_part(
+            data.get("input"), spec.inputs, "BAD_INPUT", "input", spec.required
+        )
+        par = validate_body_part(
+            data.get("parameters"), spec.parameters, "BAD_PARAMETERS", "parameters"
+        )
         identity = self._identity_for(data, spec)
         offset = self._offset(params, spec.page_size or 1)
         with core.flight_lock:
             flying = core.in_flight[identity.uid] = core.in_flight.get(identity.uid, 0) + 1
         try:
-            status, headers, out, effect = self._live_locked(spec, identity, inp, par, offset,
-                                                            flying)
+            status, headers, out, effect = self._live_locked(
+                spec, identity, inp, par, offset, flying
+            )
         finally:
             with core.flight_lock:
                 core.in_flight[identity.uid] -= 1
@@ -265,39 +305,61 @@ class Wire:
         if effect and faults.answer_lost and core.fault_rng.random() < faults.answer_lost:
             with core.lock:
                 core.ledger.totals["answers_lost"] += 1
-                core.ledger.add("fault", core.now_iso(), fault="answer_lost", action=slug,
-                                identity_uid=identity.uid)
+                core.ledger.add(
+                    "fault",
+                    core.now_iso(),
+                    fault="answer_lost",
+                    action=slug,
+                    identity_uid=identity.uid,
+                )
             raise AnswerLost(f"{slug}: LinkedIn acted, the answer was lost")
         return status, headers, out
 
     def _live_locked(
-        self, spec: ActionSpec, identity: Identity, inp: dict[str, Any], par: dict[str, Any],
-        offset: int, flying: int,
+        self,
+        spec: ActionSpec,
+        identity: Identity,
+        inp: dict[str, Any],
+        par: dict[str, Any],
+        offset: int,
+        flying: int,
     ) -> tuple[int, list[tuple[str, str]], bytes, bool]:
         core = self.core
         faults = core.faults
         with core.lock:
             at = core.now_iso()
             core.ledger.totals["live_calls"] += 1
-            entry = core.ledger.add("call", at, action=spec.slug, identity_uid=identity.uid,
-                                    input=inp, parameters=par)
+            entry = core.ledger.add(
+                "call", at, action=spec.slug, identity_uid=identity.uid, input=inp, parameters=par
+            )
             if flying > 1:
-                core.ledger.breach("parallel_live_calls", at, identity_uid=identity.uid,
-                                   action=spec.slug)
+                core.ledger.breach(
+                    "parallel_live_calls", at, identity_uid=identity.uid, action=spec.slug
+                )
             try:
-                if core.burst_left == 0 and faults.status_429 and (
-                        core.fault_rng.random() < faults.status_429):
+                if (
+                    core.burst_left == 0
+                    and faults.status_429
+                    and (core.fault_rng.random() < faults.status_429)
+                ):
                     core.burst_left = max(1, faults.burst_length)
                 if core.burst_left > 0:
                     core.burst_left -= 1
-                    raise EdgesError("STATUS_429", 429, "Too many requests",
-                                     params={"retry_after": faults.retry_after_seconds},
-                                     headers={"Retry-After": str(faults.retry_after_seconds)})
+                    raise EdgesError(
+                        "STATUS_429",
+                        429,
+                        "Too many requests",
+                        params={"retry_after": faults.retry_after_seconds},
+                        headers={"Retry-After": str(faults.retry_after_seconds)},
+                    )
                 if faults.server_error and core.fault_rng.random() < faults.server_error:
                     code = 500 if core.fault_rng.random() < 0.5 else 503
                     raise EdgesError(f"STATUS_{code}", code, "Internal error", scope="server")
-                if (faults.auth_expired_mid_batch and identity.usable
-                        and core.fault_rng.random() < faults.auth_expired_mid_batch / 20):
+                if (
+                    faults.auth_expired_mid_batch
+                    and identity.usable
+                    and core.fault_rng.random() < faults.auth_expired_mid_batch / 20
+                ):
                     core.expire_session(identity)
                 result = perform(core, spec, identity, inp, par)
             except EdgesError as exc:
@@ -305,8 +367,9 @@ class Wire:
                 entry["error_label"] = exc.label
                 core.ledger.totals[f"errors:{exc.label}"] += 1
                 if exc.label == "LIMIT_REACHED":
-                    core.ledger.breach("over_limit_attempt", at, identity_uid=identity.uid,
-                                       action=spec.slug)
+                    core.ledger.breach(
+                        "over_limit_attempt", at, identity_uid=identity.uid, action=spec.slug
+                    )
                 status, headers, out = self._error(exc)
                 return status, headers, out, False
             entry["status"] = 200
@@ -316,43 +379,63 @@ class Wire:
                 size = spec.page_size
                 page = rows[offset : offset + size]
                 if offset + size < len(rows):
-                    headers.append(("X-Pagination-Next", self._cursor_url(spec.slug,
-                                                                          offset + size)))
+                    headers.append(
+                        ("X-Pagination-Next", self._cursor_url(spec.slug, offset + size))
+                    )
                 if offset > 0:
-                    headers.append(("X-Pagination-Previous",
-                                    self._cursor_url(spec.slug, max(0, offset - size))))
+                    headers.append(
+                        (
+                            "X-Pagination-Previous",
+                            self._cursor_url(spec.slug, max(0, offset - size)),
+                        )
+                    )
                 result = page
             entry["output"] = result if spec.outreach else None
         status, out_headers, out = json_response(200, result, headers)
         return status, out_headers, out, spec.outreach
 
-    def _batch_body(self, slug: str, body: bytes, keys: frozenset[str]) -> tuple[
-            ActionSpec, dict[str, Any], Identity]:
+    def _batch_body(
+        self, slug: str, body: bytes, keys: frozenset[str]
+    ) -> tuple[ActionSpec, dict[str, Any], Identity]:
         spec = self._spec(slug)
         data = self._json(body)
         self._no_extra(data, keys)
         inputs = data.get("inputs")
         if not isinstance(inputs, list) or not 1 <= len(inputs) <= MAX_INPUTS:
-            raise EdgesError("BAD_INPUT", 400, f"inputs must be an array of 1 to {MAX_INPUTS}",
-                             params={"field": "inputs"})
+            raise EdgesError(
+                "BAD_INPUT",
+                400,
+                f"inputs must be an array of 1 to {MAX_INPUTS}",
+                params={"field": "inputs"},
+            )
         for i, item in enumerate(inputs):
             validate_body_part(item, spec.inputs, "BAD_INPUT", f"inputs[{i}]", spec.required)
             if not isinstance(item, dict):
                 raise EdgesError("BAD_INPUT", 400, "input must be object")
-        validate_body_part(data.get("parameters"), {**spec.parameters, **ASYNC_PARAMS},
-                           "BAD_PARAMETERS", "parameters")
+        validate_body_part(
+            data.get("parameters"),
+            {**spec.parameters, **ASYNC_PARAMS},
+            "BAD_PARAMETERS",
+            "parameters",
+        )
         callback = data.get("callback")
         if callback is not None:
-            ok = (isinstance(callback, dict)
-                  and set(callback) <= {"url", "headers", "on"}
-                  and isinstance(callback.get("url"), str)
-                  and str(callback["url"]).lower().startswith(("http://", "https://"))
-                  and isinstance(callback.get("headers", {}), dict)
-                  and all(isinstance(v, str) for v in (callback.get("headers") or {}).values())
-                  and callback.get("on", "all") in ("all", "final"))
+            ok = (
+                isinstance(callback, dict)
+                and set(callback) <= {"url", "headers", "on"}
+                and isinstance(callback.get("url"), str)
+                and str(callback["url"]).lower().startswith(("http://", "https://"))
+                and isinstance(callback.get("headers", {}), dict)
+                and all(isinstance(v, str) for v in (callback.get("headers") or {}).values())
+                and callback.get("on", "all") in ("all", "final")
+            )
             if not ok:
-                raise EdgesError("BAD_INPUT", 400, "callback must be {url, headers?, on?}",
-                                 params={"field": "callback"})
+                raise EdgesError(
+                    "BAD_INPUT",
+                    400,
+                    "callback must be {url, headers?, on?}",
+                    params={"field": "callback"},
+                )
         if data.get("name") is not None and not isinstance(data["name"], str):
             raise EdgesError("BAD_INPUT", 400, "name must be string", params={"field": "name"})
         identity = self._identity_for(data, spec)
@@ -367,55 +450,63 @@ class Wire:
     def _schedule(self, slug: str, *, params: dict[str, list[str]], body: bytes) -> Response:
         spec, data, identity = self._batch_body(slug, body, SCHEDULE_KEYS)
         if not isinstance(data.get("callback"), dict):
-            raise EdgesError("BAD_INPUT", 400, "callback is required", params={"field":
-                                                                               "callback"})
+            raise EdgesError("BAD_INPUT", 400, "callback is required", params={"field": "callback"})
         cron = data.get("cron")
         if not isinstance(cron, str) or not 1 <= len(cron) <= 256:
             raise EdgesError("BAD_INPUT", 400, "cron is required", params={"field": "cron"})
         tz = data.get("timezone", "UTC")
         if not isinstance(tz, str) or not (tz == "UTC" or canonical_timezone(tz)):
-            raise EdgesError("BAD_INPUT", 400, "timezone must be a canonical IANA name",
-                             params={"field": "timezone"})
+            raise EdgesError(
+                "BAD_INPUT",
+                400,
+                "timezone must be a canonical IANA name",
+                params={"field": "timezone"},
+            )
         try:
             parse_cron(cron)
         except ValueError as exc:
-            raise EdgesError("BAD_INPUT", 400, f"invalid cron: {exc}",
-                             params={"field": "cron"}) from exc
+            raise EdgesError(
+                "BAD_INPUT", 400, f"invalid cron: {exc}", params={"field": "cron"}
+            ) from exc
         with self.core.lock:
             sched = self.runs.create_schedule(spec.slug, identity.uid, data)
             return json_response(201, self.runs.schedule_object(sched))
 
     # -- identities and integrations -------------------------------------------------------
 
-    def identity_object(self, identity: Identity, *, accounts: bool | None = None
-                        ) -> dict[str, Any]:
+    def identity_object(
+        self, identity: Identity, *, accounts: bool | None = None
+    ) -> dict[str, Any]:
         """An identity as Edges shows it."""
         obj: dict[str, Any] = {
-            "uid": identity.uid, "created_at": iso(identity.created_at),
-            "workspace_uid": "00000000-0000-4000-8000-000000000001", "name": identity.name,
-            "type": identity.type, "is_engagement": identity.type == "engagement",
-            "timezone": identity.timezone, "is_active": "true",
+            "uid": identity.uid,
+            "created_at": iso(identity.created_at),
+            "workspace_uid": "00000000-0000-4000-8000-000000000001",
+            "name": identity.name,
+            "type": identity.type,
+            "is_engagement": identity.type == "engagement",
+            "timezone": identity.timezone,
+            "is_active": "true",
         }
         if accounts is None:
             obj["integrations"] = ["linkedin"] if identity.integration else []
         elif accounts:
-            obj["integrations"] = ([integration_object(identity)]
-                                   if identity.integration else [])
+            obj["integrations"] = [integration_object(identity)] if identity.integration else []
         return obj
 
     def _list_identities(self, *, params: dict[str, list[str]], body: bytes) -> Response:
         accounts = params.get("retrieve_accounts", ["false"])[0].lower() == "true"
         needle = params.get("query", [""])[0].lower()
         with self.core.lock:
-            items = [i for i in self.core.world.identities.values()
-                     if needle in i.name.lower()]
+            items = [i for i in self.core.world.identities.values() if needle in i.name.lower()]
             page = int(params.get("page", ["1"])[0] or 1)
             chunk = items[(page - 1) * IDENTITIES_PAGE : page * IDENTITIES_PAGE]
             headers = []
             if page * IDENTITIES_PAGE < len(items):
                 query = {k: v[0] for k, v in params.items()} | {"page": str(page + 1)}
-                headers.append(("X-Pagination-Next", f"{self.base_url}/identities?"
-                                f"{urlencode(query)}"))
+                headers.append(
+                    ("X-Pagination-Next", f"{self.base_url}/identities?{urlencode(query)}")
+                )
             rows = [self.identity_object(i, accounts=accounts) for i in chunk]
             if not accounts:
                 for row in rows:
@@ -430,12 +521,17 @@ class Wire:
             raise EdgesError("BAD_INPUT", 400, "name is required", params={"field": "name"})
         tz = data.get("timezone", "Europe/Paris")
         if not isinstance(tz, str) or not canonical_timezone(tz):
-            raise EdgesError("BAD_INPUT", 400, f"timezone must be a canonical IANA name: {tz}",
-                             params={"field": "timezone"})
+            raise EdgesError(
+                "BAD_INPUT",
+                400,
+                f"timezone must be a canonical IANA name: {tz}",
+                params={"field": "timezone"},
+            )
         type_ = data.get("type", "engagement" if data.get("is_engagement") else "standard")
         if type_ not in ("standard", "engagement"):
-            raise EdgesError("BAD_INPUT", 400, "type must be standard or engagement",
-                             params={"field": "type"})
+            raise EdgesError(
+                "BAD_INPUT", 400, "type must be standard or engagement", params={"field": "type"}
+            )
         with self.core.lock:
             identity = self.core.create_identity(name, tz, type_)
             obj = self.identity_object(identity, accounts=True)
@@ -453,19 +549,24 @@ class Wire:
             identity = self._identity(uid)
             if "name" in data:
                 if not isinstance(data["name"], str):
-                    raise EdgesError("BAD_INPUT", 400, "name must be string",
-                                     params={"field": "name"})
+                    raise EdgesError(
+                        "BAD_INPUT", 400, "name must be string", params={"field": "name"}
+                    )
                 identity.name = data["name"]
             if "timezone" in data:
                 if not isinstance(data["timezone"], str) or not canonical_timezone(
-                        data["timezone"]):
-                    raise EdgesError("BAD_INPUT", 400, "timezone must be a canonical IANA name",
-                                     params={"field": "timezone"})
+                    data["timezone"]
+                ):
+                    raise EdgesError(
+                        "BAD_INPUT",
+                        400,
+                        "timezone must be a canonical IANA name",
+                        params={"field": "timezone"},
+                    )
                 identity.timezone = data["timezone"]
             return json_response(200, self.identity_object(identity))
 
-    def _delete_identity(self, uid: str, *, params: dict[str, list[str]], body: bytes
-                         ) -> Response:
+    def _delete_identity(self, uid: str, *, params: dict[str, list[str]], body: bytes) -> Response:
         with self.core.lock:
             identity = self._identity(uid)
             self.core.delete_integration(identity)
@@ -476,44 +577,63 @@ class Wire:
         if name != "linkedin":
             raise EdgesError("NOT_FOUND", 404, f"Unknown integration {name}")
 
-    def _connect(self, uid: str, name: str, *, params: dict[str, list[str]], body: bytes
-                 ) -> Response:
+    def _connect(
+        self, uid: str, name: str, *, params: dict[str, list[str]], body: bytes
+    ) -> Response:
         self._integration_name(name)
         data = self._json(body)
         self._no_extra(data, frozenset({"auth_data", "account_name"}))
         auth = data.get("auth_data")
         if not isinstance(auth, dict) or len(auth) != 1 or not set(auth) <= {"cookies", "basic"}:
-            raise EdgesError("BAD_INPUT", 400, "auth_data must hold cookies or basic",
-                             params={"field": "auth_data"})
+            raise EdgesError(
+                "BAD_INPUT",
+                400,
+                "auth_data must hold cookies or basic",
+                params={"field": "auth_data"},
+            )
         valid = True
         level = None
         auth_type = "COOKIES"
         if "cookies" in auth:
             cookies = auth["cookies"]
             if not isinstance(cookies, dict) or not isinstance(cookies.get("li_at"), str):
-                raise EdgesError("BAD_INPUT", 400, "auth_data.cookies.li_at is required",
-                                 params={"field": "auth_data.cookies.li_at"})
+                raise EdgesError(
+                    "BAD_INPUT",
+                    400,
+                    "auth_data.cookies.li_at is required",
+                    params={"field": "auth_data.cookies.li_at"},
+                )
             valid = bool(cookies["li_at"]) and not cookies["li_at"].startswith("invalid")
             if cookies.get("li_a"):
                 level = "Sales Navigator"
         else:
             basic = auth["basic"]
             auth_type = "BASIC"
-            if not isinstance(basic, dict) or not isinstance(basic.get("username"), str) or (
-                    not isinstance(basic.get("password"), str)):
-                raise EdgesError("BAD_INPUT", 400, "auth_data.basic needs username, password",
-                                 params={"field": "auth_data.basic"})
+            if (
+                not isinstance(basic, dict)
+                or not isinstance(basic.get("username"), str)
+                or (not isinstance(basic.get("password"), str))
+            ):
+                raise EdgesError(
+                    "BAD_INPUT",
+                    400,
+                    "auth_data.basic needs username, password",
+                    params={"field": "auth_data.basic"},
+                )
             valid = basic["password"] != "wrong"  # noqa: S105 - the sandbox's "bad password"
         with self.core.lock:
             identity = self._identity(uid)
             created = identity.integration is None
-            self.core.connect_integration(identity, level=level, auth_type=auth_type,
-                                          account_name=str(data.get("account_name") or ""),
-                                          valid=valid)
+            self.core.connect_integration(
+                identity,
+                level=level,
+                auth_type=auth_type,
+                account_name=str(data.get("account_name") or ""),
+                valid=valid,
+            )
             return json_response(201 if created else 200, integration_object(identity))
 
-    def _integ(self, uid: str, name: str, *, params: dict[str, list[str]], body: bytes
-               ) -> Response:
+    def _integ(self, uid: str, name: str, *, params: dict[str, list[str]], body: bytes) -> Response:
         self._integration_name(name)
         with self.core.lock:
             identity = self._identity(uid)
@@ -521,8 +641,9 @@ class Wire:
                 raise EdgesError("NOT_FOUND", 404, "No LinkedIn integration")
             return json_response(200, integration_object(identity))
 
-    def _del_integ(self, uid: str, name: str, *, params: dict[str, list[str]], body: bytes
-                   ) -> Response:
+    def _del_integ(
+        self, uid: str, name: str, *, params: dict[str, list[str]], body: bytes
+    ) -> Response:
         self._integration_name(name)
         with self.core.lock:
             self.core.delete_integration(self._identity(uid))
@@ -537,8 +658,9 @@ class Wire:
         with self.core.lock:
             return json_response(200, self._make_login_links(self._identity(uid)))
 
-    def _limits(self, uid: str, slug: str, *, params: dict[str, list[str]], body: bytes
-                ) -> Response:
+    def _limits(
+        self, uid: str, slug: str, *, params: dict[str, list[str]], body: bytes
+    ) -> Response:
         self._spec(slug)
         core = self.core
         with core.lock:
@@ -547,14 +669,18 @@ class Wire:
             rows = []
             for rule in ACTION_LIMITS.get(slug, ()):
                 usage = core.limits.usage(uid, rule, identity.level, first, core.now())
-                rows.append({
-                    "name": rule.name, "window": rule.appendix, "limit": usage.limit,
-                    "used": usage.used, "remaining": usage.remaining,
-                    "ramp_up_day": usage.ramp_day if rule.ramps else None,
-                    "next_slot_at": iso(usage.next_slot_at) if usage.remaining == 0 else None,
-                })
-            return json_response(200, {"identity_uid": uid, "action_name": slug,
-                                       "limits": rows})
+                rows.append(
+                    {
+                        "name": rule.name,
+                        "window": rule.appendix,
+                        "limit": usage.limit,
+                        "used": usage.used,
+                        "remaining": usage.remaining,
+                        "ramp_up_day": usage.ramp_day if rule.ramps else None,
+                        "next_slot_at": iso(usage.next_slot_at) if usage.remaining == 0 else None,
+                    }
+                )
+            return json_response(200, {"identity_uid": uid, "action_name": slug, "limits": rows})
 
     # -- runs ------------------------------------------------------------------------------
 
@@ -574,14 +700,18 @@ class Wire:
         except ValueError as exc:
             raise EdgesError("BAD_INPUT", 400, "limit/offset must be integers") from exc
         with self.core.lock:
-            runs = [r for r in self.runs.runs.values()
-                    if (first("status") in (None, r.status))
-                    and (first("action_name") in (None, r.action_name))
-                    and (first("execution_mode") in (None, r.mode))
-                    and (first("uid") in (None, r.uid))]
+            runs = [
+                r
+                for r in self.runs.runs.values()
+                if (first("status") in (None, r.status))
+                and (first("action_name") in (None, r.action_name))
+                and (first("execution_mode") in (None, r.mode))
+                and (first("uid") in (None, r.uid))
+            ]
             runs.sort(key=lambda r: (r.created_at, r.id), reverse=True)
-            return json_response(200, [self.runs.run_object(r)
-                                       for r in runs[offset : offset + limit]])
+            return json_response(
+                200, [self.runs.run_object(r) for r in runs[offset : offset + limit]]
+            )
 
     def _get_run(self, uid: str, *, params: dict[str, list[str]], body: bytes) -> Response:
         with self.core.lock:
@@ -590,27 +720,47 @@ class Wire:
     def _run_status(self, uid: str, *, params: dict[str, list[str]], body: bytes) -> Response:
         with self.core.lock:
             run = self._run(uid)
-            return json_response(200, {
-                "id": run.id, "uid": run.uid, "run_uid": run.uid, "status": run.status,
-                "postponed_until": iso(run.postponed_until), "started_at": iso(run.started_at),
-                "finished_at": iso(run.finished_at), "created_at": iso(run.created_at),
-                "updated_at": iso(run.updated_at),
-            })
+            return json_response(
+                200,
+                {
+                    "id": run.id,
+                    "uid": run.uid,
+                    "run_uid": run.uid,
+                    "status": run.status,
+                    "postponed_until": iso(run.postponed_until),
+                    "started_at": iso(run.started_at),
+                    "finished_at": iso(run.finished_at),
+                    "created_at": iso(run.created_at),
+                    "updated_at": iso(run.updated_at),
+                },
+            )
 
-    def _paged(self, uid: str, rows: list[dict[str, Any]], params: dict[str, list[str]],
-               what: str) -> Response:
+    def _paged(
+        self, uid: str, rows: list[dict[str, Any]], params: dict[str, list[str]], what: str
+    ) -> Response:
         try:
             limit = min(500, max(1, int(params.get("limit", ["100"])[0])))
         except ValueError as exc:
             raise EdgesError("BAD_INPUT", 400, "limit must be an integer") from exc
-        offset = self._offset(params, limit) if "cursor" in params else int(
-            params.get("offset", ["0"])[0] or 0)
+        offset = (
+            self._offset(params, limit)
+            if "cursor" in params
+            else int(params.get("offset", ["0"])[0] or 0)
+        )
         headers = []
         if offset + limit < len(rows):
-            token = base64.urlsafe_b64encode(
-                json.dumps({"o": offset + limit}).encode()).decode().rstrip("=")
-            headers.append(("X-Pagination-Next", f"{self.base_url}/runs/{uid}/{what}?"
-                            f"{urlencode({'cursor': token, 'limit': limit})}"))
+            token = (
+                base64.urlsafe_b64encode(json.dumps({"o": offset + limit}).encode())
+                .decode()
+                .rstrip("=")
+            )
+            headers.append(
+                (
+                    "X-Pagination-Next",
+                    f"{self.base_url}/runs/{uid}/{what}?"
+                    f"{urlencode({'cursor': token, 'limit': limit})}",
+                )
+            )
         return json_response(200, rows[offset : offset + limit], headers)
 
     def _run_outputs(self, uid: str, *, params: dict[str, list[str]], body: bytes) -> Response:
@@ -619,9 +769,17 @@ class Wire:
 
     def _run_inputs(self, uid: str, *, params: dict[str, list[str]], body: bytes) -> Response:
         with self.core.lock:
-            rows = [{"index": i.index, "input": i.data, "custom_data": i.custom_data,
-                     "status": i.status, "error": i.error,
-                     "postponed_until": iso(i.postponed_until)} for i in self._run(uid).inputs]
+            rows = [
+                {
+                    "index": i.index,
+                    "input": i.data,
+                    "custom_data": i.custom_data,
+                    "status": i.status,
+                    "error": i.error,
+                    "postponed_until": iso(i.postponed_until),
+                }
+                for i in self._run(uid).inputs
+            ]
             return self._paged(uid, rows, params, "inputs")
 
     def _resume(self, uid: str, *, params: dict[str, list[str]], body: bytes) -> Response:
@@ -632,16 +790,19 @@ class Wire:
 
     def _list_schedules(self, *, params: dict[str, list[str]], body: bytes) -> Response:
         with self.core.lock:
-            return json_response(200, [self.runs.schedule_object(s)
-                                       for s in self.runs.schedules.values()
-                                       if s.status != "DELETED"])
+            return json_response(
+                200,
+                [
+                    self.runs.schedule_object(s)
+                    for s in self.runs.schedules.values()
+                    if s.status != "DELETED"
+                ],
+            )
 
-    def _delete_schedule(self, uid: str, *, params: dict[str, list[str]], body: bytes
-                         ) -> Response:
+    def _delete_schedule(self, uid: str, *, params: dict[str, list[str]], body: bytes) -> Response:
         with self.core.lock:
             sched = self.runs.schedules.get(uid)
             if sched is None or sched.status == "DELETED":
                 raise EdgesError("NOT_FOUND", 404, f"No schedule {uid}")
             sched.status = "DELETED"
             return json_response(200, {})
-

@@ -211,8 +211,16 @@ class World:
     @classmethod
     def from_dict(cls, data: dict[str, Any], *, seed: int | None = None) -> World:
         """Build from a mapping of the world-file format."""
-        known = {"seed", "people", "start", "identities", "persons", "working_hours",
-                 "pacing_gap_seconds", "faults"}
+        known = {
+            "seed",
+            "people",
+            "start",
+            "identities",
+            "persons",
+            "working_hours",
+            "pacing_gap_seconds",
+            "faults",
+        }
         unknown = set(data) - known
         if unknown:
             raise ValueError(f"unknown world keys: {sorted(unknown)}")
@@ -229,7 +237,11 @@ class World:
         )
         faults = FaultConfig.from_dict(data["faults"]) if data.get("faults") else None
         world = cls(
-            world_seed, count, start=start_dt, identities=specs, working_hours=hours,
+            world_seed,
+            count,
+            start=start_dt,
+            identities=specs,
+            working_hours=hours,
             pacing_gap=timedelta(seconds=float(data.get("pacing_gap_seconds", 30))),
             faults=faults,
         )
@@ -263,7 +275,8 @@ def _identity_spec(item: dict[str, Any]) -> IdentitySpec:
         engagement=bool(item.get("engagement", True)),
         connected=bool(item.get("connected", True)),
         first_sync_days_ago=(
-            None if item.get("first_sync_days_ago", 30) is None
+            None
+            if item.get("first_sync_days_ago", 30) is None
             else float(item.get("first_sync_days_ago", 30))
         ),
         network=NetworkSpec(**{k: int(v) for k, v in net.items()}),
