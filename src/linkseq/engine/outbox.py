@@ -88,9 +88,10 @@ def mark_sent(
 def mark_failed(
     session: Session, action: OutboxAction, *, label: str | None, detail: str, now: datetime
 ) -> None:
-    """Edges answered that the action was not performed."""
+    """Edges answered that the action was not performed: its key is freed for a later try."""
     action.status = ActionStatus.FAILED
     action.error_label = label
+    action.idempotency_key = f"{action.idempotency_key}:failed:{action.id}"
     action.response = {"error": detail[:500]}
     action.updated_at = now
 
