@@ -16,10 +16,13 @@ from __future__ import annotations
 
 import base64
 import binascii
+import contextlib
 import hashlib
 import hmac
 import json
+import threading
 from collections.abc import Callable, Iterable, Mapping
+from contextlib import AbstractContextManager
 from datetime import datetime
 from typing import Annotated, Any
 
@@ -146,6 +149,14 @@ def _engine_config(services: Services) -> EngineConfig:
     return config if isinstance(config, EngineConfig) else EngineConfig()
 
 
+def _write_lock(services: Services) -> AbstractContextManager[Any]:
+    """One lock per app: its webhook transactions take turns instead of racing for SQLite."""
+    lock = services.extra.get("webhook_write_lock")
+    if lock is None:
+        lock = services.extra.setdefault("webhook_write_lock", threading.Lock())
+    return lock  # type: ignore[no-any-return]
+
+
 def _outputs(services: Services) -> Outputs | None:
     factory = services.edges
     if factory is None:
@@ -198,12 +209,30 @@ def receive(
     payload: dict[str, Any],
     config: EngineConfig | None = None,
     outputs: Outputs | None = None,
+    lock: AbstractContextManager[Any] | None = None,
 ) -> tuple[int, str]:
-    """Store one event (deduplicated) and apply it; `(HTTP status, outcome)`."""
+    """Store one event (deduplicated) and apply it; `(HTTP status, outcome)`.
+
+    `lock` serialises the writing transactions of this process (SQLite has one writer: waiting
+    on a Python lock is far cheaper than SQLite's busy-timeout sleeps).
+    """
     cfg = config or EngineConfig()
-    now = clock.now()
     if source == "callback":
         outputs = _prefetched(payload, outputs)
+    with lock or contextlib.nullcontext():
+        return _store_and_apply(sessions, clock, source, dedupe_key, payload, cfg, outputs)
+
+
+def _store_and_apply(
+    sessions: sessionmaker[Session],
+    clock: Clock,
+    source: str,
+    dedupe_key: str,
+    payload: dict[str, Any],
+    cfg: EngineConfig,
+    outputs: Outputs | None,
+) -> tuple[int, str]:
+    now = clock.now()
     with sessions() as session:
         row = WebhookInbox(source=source, dedupe_key=dedupe_key, payload=payload, received_at=now)
         session.add(row)
@@ -302,6 +331,7 @@ def callbacks(
         payload=payload,
         config=_engine_config(services),
         outputs=_outputs(services),
+        lock=_write_lock(services),
     )
     return JSONResponse({"status": outcome}, status_code=status)
 
@@ -322,5 +352,6 @@ def integrations(
         source="integration",
         dedupe_key=key,
         payload=payload,
+        lock=_write_lock(services),
     )
     return JSONResponse({"status": outcome}, status_code=status)
