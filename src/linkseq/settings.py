@@ -40,6 +40,12 @@ class Settings(BaseSettings):
     webhook_secret: SecretStr | None = Field(
         default=None, description="Shared secret that Edges sends back on callbacks and webhooks"
     )
+    events_url: str | None = Field(
+        default=None, description="CRM webhook URL that receives linkseq's signed events"
+    )
+    events_secret: SecretStr | None = Field(
+        default=None, description="Key that signs outgoing events (HMAC-SHA256)"
+    )
     secret_key: SecretStr | None = Field(
         default=None, description="Key that encrypts stored LinkedIn cookies and passwords"
     )

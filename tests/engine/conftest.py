@@ -3,5 +3,6 @@
 from __future__ import annotations
 
 from tests.store.dbfixtures import engine, pg_url, session, sqlite_engine
+from tests.web.conftest import world
 
-__all__ = ["engine", "pg_url", "session", "sqlite_engine"]
+__all__ = ["engine", "pg_url", "session", "sqlite_engine", "world"]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import Literal
 
 __all__ = ["EngineConfig"]
 
@@ -34,3 +35,7 @@ class EngineConfig:
     idle_wake: timedelta = timedelta(minutes=30)
     lease_ttl: timedelta = timedelta(minutes=10)
     withdrawals_per_pass: int = 10
+    # "scheduled": the periodic connections/conversations syncs run on Edges (schedule mode,
+    # `linkseq.engine.background`) and arrive by callback; the pass then syncs live only
+    # before admitting new leads and before sending messages
+    periodic_syncs: Literal["live", "scheduled"] = "live"

@@ -294,7 +294,10 @@ class Engine:
             session, identity, [EnrollmentState.INVITED], ids, self._now(), cfg.withdrawals_per_pass
         )
         # --- syncs (guide §14) ---
-        if self._stale(session, identity, SyncKind.CONNECTIONS, cfg.connections_every) or (
+        periodic = cfg.periodic_syncs == "live"
+        if (
+            periodic and self._stale(session, identity, SyncKind.CONNECTIONS, cfg.connections_every)
+        ) or (
             new and self._stale(session, identity, SyncKind.CONNECTIONS, cfg.connections_before_new)
         ):
             sync_connections(session, self.client, identity, now=self._now())
@@ -306,9 +309,10 @@ class Engine:
             sync_sent_invitations(session, self.client, identity, now=self._now())
             report.syncs.append("sent_invitations")
             session.commit()
-        if self._stale(session, identity, SyncKind.CONVERSATIONS, cfg.conversations_every) or (
-            new and self._stale(session, identity, SyncKind.CONVERSATIONS, cfg.freshness * 60)
-        ):
+        if (
+            periodic
+            and self._stale(session, identity, SyncKind.CONVERSATIONS, cfg.conversations_every)
+        ) or (new and self._stale(session, identity, SyncKind.CONVERSATIONS, cfg.freshness * 60)):
             sync_conversations(session, self.client, identity, now=self._now())
             report.syncs.append("conversations")
             session.commit()

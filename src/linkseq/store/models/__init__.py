@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from linkseq.store.models.audit import AuditEvent
+from linkseq.store.models.background import BackgroundRun, EdgesSchedule, EventDelivery
 from linkseq.store.models.campaign import Campaign, CampaignIdentity
 from linkseq.store.models.dnc import DoNotContact
 from linkseq.store.models.enrollment import Enrollment
@@ -17,12 +18,15 @@ from linkseq.store.models.worker import SyncState, WorkerLease
 __all__ = [
     "ActionHold",
     "AuditEvent",
+    "BackgroundRun",
     "Campaign",
     "CampaignIdentity",
     "Connection",
     "Conversation",
     "DoNotContact",
+    "EdgesSchedule",
     "Enrollment",
+    "EventDelivery",
     "Identity",
     "Lead",
     "Message",

@@ -1,0 +1,178 @@
+"""Callbacks received and applied per second by one `linkseq serve` process on SQLite.
+
+The server is the real CLI (`linkseq serve`, uvicorn) in its own process; this process sends
+run callbacks over real HTTP from a few keep-alive connections in threads. Each callback is a
+distinct conversations row for a tracked identity: stored in the inbox, deduplicated, applied.
+"""
+
+from __future__ import annotations
+
+import http.client
+import json
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.request
+from datetime import UTC, datetime
+from pathlib import Path
+
+from linkseq.store import build_engine, session_factory, upgrade
+from linkseq.store.models import Identity, WebhookInbox
+
+SECRET = "bench-secret"
+TOTAL = 4000
+THREADS = 8
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _body(i: int) -> bytes:
+    return json.dumps(
+        {
+            "callback_ref_uid": f"cb_{i}",
+            "run": {"run_uid": f"run-{i // 100}", "status": "RUNNING"},
+            "action_name": "linkedin-extract-conversations",
+            "custom_data": {"purpose": "conversations", "identity_id": 1},
+            "input": {},
+            "results": [
+                {
+                    "linkedin_thread_id": f"t{i}",
+                    "linkedin_thread_url": f"https://www.linkedin.com/messaging/thread/t{i}/",
+                    "participants": [
+                        {"linkedin_profile_id": 900000001},
+                        {
+                            "linkedin_profile_id": 500000 + i,
+                            "linkedin_profile_url": f"https://www.linkedin.com/in/p{i}",
+                        },
+                    ],
+                    "last_message": {
+                        "linkedin_profile_id": 900000001,
+                        "content": "hello",
+                        "delivered_at": "2026-01-05T08:00:00Z",
+                    },
+                }
+            ],
+            "error": None,
+        }
+    ).encode()
+
+
+def _send(
+    port: int, bodies: list[bytes], failures: list[int], token: str = SECRET, ok: int = 200
+) -> None:
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    headers = {"Content-Type": "application/json", "X-Linkseq-Token": token}
+    for body in bodies:
+        conn.request("POST", "/webhooks/edges/callbacks", body=body, headers=headers)
+        response = conn.getresponse()
+        response.read()
+        if response.status != ok:
+            failures.append(response.status)
+    conn.close()
+
+
+def main() -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        url = f"sqlite:///{Path(tmp) / 'bench.db'}"
+        engine = build_engine(url)
+        upgrade(engine)
+        now = datetime(2026, 1, 5, tzinfo=UTC)
+        with session_factory(engine)() as session:
+            session.add(
+                Identity(
+                    uid="bench",
+                    name="bench",
+                    linkedin_profile_id="900000001",
+                    created_at=now,
+                    updated_at=now,
+                )
+            )
+            session.commit()
+        port = _free_port()
+        env = {
+            **os.environ,
+            "LINKSEQ_WEBHOOK_SECRET": SECRET,
+            "LINKSEQ_DATABASE_URL": url,
+            "LINKSEQ_LOG_LEVEL": "WARNING",
+        }
+        server = subprocess.Popen(
+            [sys.executable, "-m", "linkseq", "serve", "--port", str(port), "--deliver-every", "0"],
+            env=env,
+            stdout=subprocess.DEVNULL,
+            cwd=tmp,
+        )
+        try:
+            for _ in range(200):  # wait for the server to listen
+                try:
+                    urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=1)
+                    break
+                except OSError:
+                    time.sleep(0.05)
+            _send(port, [_body(-i - 1) for i in range(50)], [])  # warm-up
+            bodies = [_body(i) for i in range(TOTAL)]
+            failures: list[int] = []
+            chunks = [bodies[i::THREADS] for i in range(THREADS)]
+            threads = [threading.Thread(target=_send, args=(port, c, failures)) for c in chunks]
+            start = time.perf_counter()
+            for t in threads:
+                t.start()
+            for t in threads:
+                t.join()
+            elapsed = time.perf_counter() - start
+            # the same requests refused at the token check: the HTTP stack alone, no database
+            refused = [
+                threading.Thread(target=_send, args=(port, c, failures, "x", 401)) for c in chunks
+            ]
+            start = time.perf_counter()
+            for t in refused:
+                t.start()
+            for t in refused:
+                t.join()
+            ceiling = time.perf_counter() - start
+        finally:
+            server.terminate()
+            server.wait(timeout=10)
+        with session_factory(engine)() as session:
+            applied = (
+                session.query(WebhookInbox).filter(WebhookInbox.processed_at.is_not(None)).count()
+            )
+        engine.dispose()
+    print(
+        json.dumps(
+            {
+                "name": "webhooks.callbacks_per_second",
+                "value": round(TOTAL / elapsed, 1),
+                "unit": "callbacks/s",
+                "cores": os.cpu_count(),
+                "callbacks": TOTAL,
+                "applied": applied - 50,
+                "failures": len(failures),
+                "connections": THREADS,
+                "database": "sqlite",
+                "load_average": os.getloadavg()[0],
+            }
+        )
+    )
+    print(
+        json.dumps(
+            {
+                "name": "webhooks.refused_per_second",
+                "value": round(TOTAL / ceiling, 1),
+                "unit": "requests/s",
+                "cores": os.cpu_count(),
+                "note": "401 at the token check: the HTTP stack's ceiling on this machine",
+            }
+        )
+    )
+
+
+if __name__ == "__main__":
+    main()
