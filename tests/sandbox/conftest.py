@@ -32,17 +32,24 @@ class Recorder:
 Live = Callable[..., tuple[int, dict[str, str], Any]]
 
 
-def make(faults: FaultConfig | None = None, people: int = 300, seed: int = 7,
-         **kwargs: Any) -> tuple[Sandbox, Recorder]:
+def make(
+    faults: FaultConfig | None = None, people: int = 300, seed: int = 7, **kwargs: Any
+) -> tuple[Sandbox, Recorder]:
     rec = Recorder()
     sb = Sandbox(seed=seed, people=people, deliver=rec, faults=faults or FaultConfig(), **kwargs)
     sb.set_webhook("https://app.example/hooks/edges?token=t")
     return sb, rec
 
 
-def live(sb: Sandbox, slug: str, uid: str | None, input: dict[str, Any] | None = None,
-         parameters: dict[str, Any] | None = None, query: str = "",
-         **extra: Any) -> tuple[int, dict[str, str], Any]:
+def live(
+    sb: Sandbox,
+    slug: str,
+    uid: str | None,
+    input: dict[str, Any] | None = None,
+    parameters: dict[str, Any] | None = None,
+    query: str = "",
+    **extra: Any,
+) -> tuple[int, dict[str, str], Any]:
     body: dict[str, Any] = {**extra}
     if input is not None:
         body["input"] = input
@@ -58,8 +65,12 @@ def stranger(sb: Sandbox, uid: str, start: int = 0) -> int:
     ident = sb.identity(uid)
     for i in range(start, len(sb.world.people)):
         p = sb.world.people[i]
-        if (not p.deleted and i not in ident.connections and i not in ident.invitations
-                and p.timezone.startswith("Europe/")):
+        if (
+            not p.deleted
+            and i not in ident.connections
+            and i not in ident.invitations
+            and p.timezone.startswith("Europe/")
+        ):
             return i
     raise AssertionError("no stranger")
 

@@ -26,12 +26,17 @@ def _free_port() -> int:
 def server() -> Iterator[tuple[str, Sandbox, list[bytes]]]:
     port = _free_port()
     got: list[bytes] = []
-    sb = Sandbox(seed=7, people=200, base_url=f"http://127.0.0.1:{port}/v1",
-                 deliver=lambda url, headers, body: got.append(body) or 200,
-                 faults=FaultConfig())
+    sb = Sandbox(
+        seed=7,
+        people=200,
+        base_url=f"http://127.0.0.1:{port}/v1",
+        deliver=lambda url, headers, body: got.append(body) or 200,
+        faults=FaultConfig(),
+    )
     sb.asgi_app.hold_seconds = 5
-    config = uvicorn.Config(sb.asgi_app, host="127.0.0.1", port=port, log_level="error",
-                            lifespan="on")
+    config = uvicorn.Config(
+        sb.asgi_app, host="127.0.0.1", port=port, log_level="error", lifespan="on"
+    )
     srv = uvicorn.Server(config)
     thread = threading.Thread(target=srv.run, daemon=True)
     thread.start()
@@ -45,8 +50,14 @@ def server() -> Iterator[tuple[str, Sandbox, list[bytes]]]:
     assert not thread.is_alive()
 
 
-def _req(base: str, method: str, path: str, body: Any = None, key: str | None = "sandbox-key",
-         timeout: float = 5) -> tuple[int, dict[str, str], Any]:
+def _req(
+    base: str,
+    method: str,
+    path: str,
+    body: Any = None,
+    key: str | None = "sandbox-key",
+    timeout: float = 5,
+) -> tuple[int, dict[str, str], Any]:
     data = json.dumps(body).encode() if body is not None else None
     req = urllib.request.Request(base + path, data=data, method=method)
     req.add_header("Content-Type", "application/json")
@@ -65,8 +76,7 @@ def test_wire_and_admin_over_http(server: tuple[str, Sandbox, list[bytes]]) -> N
     status, _, ident = _req(base, "POST", "/_sandbox/identities", {"name": "Http Sender"})
     assert status == 201
     uid = ident["uid"]
-    status, _, me = _req(base, "POST", "/v1/actions/linkedin-me/run/live",
-                         {"identity_ids": [uid]})
+    status, _, me = _req(base, "POST", "/v1/actions/linkedin-me/run/live", {"identity_ids": [uid]})
     assert status == 200
     assert me["id"] > 0
     status, _, clock = _req(base, "GET", "/_sandbox/clock")
@@ -86,17 +96,23 @@ def test_wire_and_admin_over_http(server: tuple[str, Sandbox, list[bytes]]) -> N
     assert log[0]["seq"] == 1
 
 
-def test_answer_lost_is_a_read_timeout_over_http(server: tuple[str, Sandbox, list[bytes]]
-                                                 ) -> None:
+def test_answer_lost_is_a_read_timeout_over_http(server: tuple[str, Sandbox, list[bytes]]) -> None:
     base, sb, _ = server
     uid = sb.add_identity()
     object.__setattr__(sb._core, "faults", FaultConfig(answer_lost=1.0))
-    person = next(sb.world.people[i] for i in range(200)
-                  if not sb.world.people[i].deleted
-                  and i not in sb.identity(uid).connections
-                  and i not in sb.identity(uid).invitations)
+    person = next(
+        sb.world.people[i]
+        for i in range(200)
+        if not sb.world.people[i].deleted
+        and i not in sb.identity(uid).connections
+        and i not in sb.identity(uid).invitations
+    )
     with pytest.raises((TimeoutError, urllib.error.URLError)):
-        _req(base, "POST", "/v1/actions/linkedin-connect-profile/run/live",
-             {"input": {"linkedin_profile_url": person.profile_url}, "identity_ids": [uid]},
-             timeout=0.5)
+        _req(
+            base,
+            "POST",
+            "/v1/actions/linkedin-connect-profile/run/live",
+            {"input": {"linkedin_profile_url": person.profile_url}, "identity_ids": [uid]},
+            timeout=0.5,
+        )
     assert person.index in sb.identity(uid).invitations

@@ -29,12 +29,23 @@ def test_connect_limit_ramp_day_1_then_limit_reached_with_postponed_until() -> N
     index = 0
     for _ in range(5):
         index = stranger(sb, uid, index + 1)
-        assert live(sb, "linkedin-connect-profile", uid,
-                    {"linkedin_profile_url": sb.world.people[index].profile_url})[0] == 200
+        assert (
+            live(
+                sb,
+                "linkedin-connect-profile",
+                uid,
+                {"linkedin_profile_url": sb.world.people[index].profile_url},
+            )[0]
+            == 200
+        )
         sb.advance(by=GAP)
     index = stranger(sb, uid, index + 1)
-    status, _, err = live(sb, "linkedin-connect-profile", uid,
-                          {"linkedin_profile_url": sb.world.people[index].profile_url})
+    status, _, err = live(
+        sb,
+        "linkedin-connect-profile",
+        uid,
+        {"linkedin_profile_url": sb.world.people[index].profile_url},
+    )
     assert (status, err["error_label"]) == (429, "LIMIT_REACHED")
     assert err["params"]["appendix"] == "24h"
     assert err["params"]["postponed_until"] == "2026-01-06T09:00:00Z"  # day 2 starts
@@ -49,8 +60,12 @@ def test_weekly_invitation_cap() -> None:
     for _day in range(5):
         for _ in range(25):
             index = stranger(sb, uid, index + 1)
-            last = live(sb, "linkedin-connect-profile", uid,
-                        {"linkedin_profile_url": sb.world.people[index].profile_url})
+            last = live(
+                sb,
+                "linkedin-connect-profile",
+                uid,
+                {"linkedin_profile_url": sb.world.people[index].profile_url},
+            )
             if last[0] == 200:
                 sent += 1
             sb.advance(by=GAP)
@@ -62,9 +77,13 @@ def test_weekly_invitation_cap() -> None:
 
 def _friend(sb: Sandbox, uid: str, nth: int = 0) -> str:
     ident = sb.identity(uid)
-    free = [i for i in ident.connections if i not in ident.threads
-            and not sb.world.people[i].out_of_office
-            and sb.world.people[i].timezone.startswith("Europe/")]
+    free = [
+        i
+        for i in ident.connections
+        if i not in ident.threads
+        and not sb.world.people[i].out_of_office
+        and sb.world.people[i].timezone.startswith("Europe/")
+    ]
     return sb.world.people[free[nth]].profile_url
 
 
@@ -135,8 +154,13 @@ def test_acceptance_and_replies_happen_as_time_passes() -> None:
     index = 0
     for _ in range(20):
         index = stranger(sb, uid, index + 1)
-        live(sb, "linkedin-connect-profile", uid,
-             {"linkedin_profile_url": sb.world.people[index].profile_url}, {"message": "Hi"})
+        live(
+            sb,
+            "linkedin-connect-profile",
+            uid,
+            {"linkedin_profile_url": sb.world.people[index].profile_url},
+            {"message": "Hi"},
+        )
         sb.advance(by=GAP)
     sb.advance(by=timedelta(days=6))
     totals = sb.report()["totals"]
@@ -153,8 +177,13 @@ def test_determinism_same_seed_same_calls_same_log() -> None:
         index = 0
         for _ in range(15):
             index = stranger(sb, uid, index + 1)
-            live(sb, "linkedin-connect-profile", uid,
-                 {"linkedin_profile_url": sb.world.people[index].profile_url}, {"message": "x"})
+            live(
+                sb,
+                "linkedin-connect-profile",
+                uid,
+                {"linkedin_profile_url": sb.world.people[index].profile_url},
+                {"message": "x"},
+            )
             live(sb, "linkedin-extract-conversations", uid)
             sb.advance(by=timedelta(hours=3))
         sb.advance(by=timedelta(days=5))
@@ -167,12 +196,17 @@ def test_determinism_same_seed_same_calls_same_log() -> None:
 def test_async_run_callbacks_on_all_and_outputs(sandbox) -> None:  # type: ignore[no-untyped-def]
     sb, rec, uid = sandbox
     urls = [sb.world.people[stranger(sb, uid, i * 3)].profile_url for i in range(3)]
-    status, _, run = sb.call("POST", "/v1/actions/linkedin-visit-profile/run/async", {
-        "inputs": [{"linkedin_profile_url": u, "custom_data": {"lead": i}}
-                   for i, u in enumerate(urls)],
-        "identity_ids": [uid],
-        "callback": {"url": "https://app.example/cb", "headers": {"X-Linkseq-Token": "s"}},
-    })
+    status, _, run = sb.call(
+        "POST",
+        "/v1/actions/linkedin-visit-profile/run/async",
+        {
+            "inputs": [
+                {"linkedin_profile_url": u, "custom_data": {"lead": i}} for i, u in enumerate(urls)
+            ],
+            "identity_ids": [uid],
+            "callback": {"url": "https://app.example/cb", "headers": {"X-Linkseq-Token": "s"}},
+        },
+    )
     assert status == 201
     assert run["status"] == "QUEUED"
     assert run["uid"] == run["run_uid"]
@@ -195,10 +229,18 @@ def test_callback_on_final_and_retries(sandbox) -> None:  # type: ignore[no-unty
     sb, rec, uid = sandbox
     rec.status = lambda n: 500 if len(rec.bodies("/cb")) <= 2 else 200
     url = sb.world.people[stranger(sb, uid)].profile_url
-    sb.call("POST", "/v1/actions/linkedin-visit-profile/run/async", {
-        "inputs": [{"linkedin_profile_url": url}, {"linkedin_profile_url":
-                                                   "https://www.linkedin.com/in/gone-ffffffff"}],
-        "identity_ids": [uid], "callback": {"url": "https://app.example/cb", "on": "final"}})
+    sb.call(
+        "POST",
+        "/v1/actions/linkedin-visit-profile/run/async",
+        {
+            "inputs": [
+                {"linkedin_profile_url": url},
+                {"linkedin_profile_url": "https://www.linkedin.com/in/gone-ffffffff"},
+            ],
+            "identity_ids": [uid],
+            "callback": {"url": "https://app.example/cb", "on": "final"},
+        },
+    )
     sb.advance(by=timedelta(hours=1))
     cbs = rec.bodies("/cb")
     assert len(cbs) == 3  # two failures, then success, same ref
@@ -216,9 +258,15 @@ def test_async_limit_postpones_and_auth_expiry_blocks_then_resume() -> None:
     for _ in range(7):
         index = stranger(sb, uid, index + 1)
         urls.append(sb.world.people[index].profile_url)
-    _, _, run = sb.call("POST", "/v1/actions/linkedin-connect-profile/run/async", {
-        "inputs": [{"linkedin_profile_url": u} for u in urls], "identity_ids": [uid],
-        "callback": {"url": "https://app.example/cb"}})
+    _, _, run = sb.call(
+        "POST",
+        "/v1/actions/linkedin-connect-profile/run/async",
+        {
+            "inputs": [{"linkedin_profile_url": u} for u in urls],
+            "identity_ids": [uid],
+            "callback": {"url": "https://app.example/cb"},
+        },
+    )
     sb.advance(by=timedelta(hours=1))
     state = sb.call("GET", f"/v1/runs/{run['uid']}")[2]
     assert state["status"] == "RUNNING"
@@ -241,10 +289,17 @@ def test_callback_faults_duplicate_and_out_of_order(sandbox) -> None:  # type: i
     sb2.advance(to=MONDAY_10_PARIS)
     uid2 = sb2.add_identity()
     urls = [sb2.world.people[stranger(sb2, uid2, i * 3)].profile_url for i in range(4)]
-    sb2.call("POST", "/v1/actions/linkedin-get-thread-url/run/async", {
-        "inputs": [{"linkedin_profile_url": u, "custom_data": {"i": i}}
-                   for i, u in enumerate(urls)],
-        "identity_ids": [uid2], "callback": {"url": "https://app.example/cb"}})
+    sb2.call(
+        "POST",
+        "/v1/actions/linkedin-get-thread-url/run/async",
+        {
+            "inputs": [
+                {"linkedin_profile_url": u, "custom_data": {"i": i}} for i, u in enumerate(urls)
+            ],
+            "identity_ids": [uid2],
+            "callback": {"url": "https://app.example/cb"},
+        },
+    )
     sb2.advance(by=timedelta(hours=1))
     cbs = rec2.bodies("/cb")
     refs = [b["callback_ref_uid"] for b in cbs]
@@ -272,8 +327,11 @@ def test_reply_race_lands_before_the_next_message(sandbox) -> None:  # type: ign
     sb2.advance(to=MONDAY_10_PARIS)
     uid2 = sb2.add_identity(first_sync_at=MONDAY_10_PARIS - timedelta(days=30))
     ident = sb2.identity(uid2)
-    friend_i = next(i for i in ident.connections if i not in ident.threads
-                    and not sb2.world.people[i].never_answers)
+    friend_i = next(
+        i
+        for i in ident.connections
+        if i not in ident.threads and not sb2.world.people[i].never_answers
+    )
     url = sb2.world.people[friend_i].profile_url
     live(sb2, "linkedin-message-profile", uid2, {"linkedin_profile_url": url}, {"message": "1"})
     sb2.advance(by=GAP)
@@ -300,8 +358,11 @@ def test_auth_expired_mid_batch(sandbox) -> None:  # type: ignore[no-untyped-def
     sb2.advance(to=MONDAY_10_PARIS)
     uid2 = sb2.add_identity()
     urls = [sb2.world.people[stranger(sb2, uid2, i * 3)].profile_url for i in range(4)]
-    _, _, run = sb2.call("POST", "/v1/actions/linkedin-visit-profile/run/async", {
-        "inputs": [{"linkedin_profile_url": u} for u in urls], "identity_ids": [uid2]})
+    _, _, run = sb2.call(
+        "POST",
+        "/v1/actions/linkedin-visit-profile/run/async",
+        {"inputs": [{"linkedin_profile_url": u} for u in urls], "identity_ids": [uid2]},
+    )
     sb2.advance(by=timedelta(hours=1))
     assert sb2.call("GET", f"/v1/runs/{run['uid']}")[2]["status"] == "BLOCKED"
     assert rec2.bodies("hooks")[-1]["event"] == "AUTH_EXPIRED"
@@ -309,9 +370,17 @@ def test_auth_expired_mid_batch(sandbox) -> None:  # type: ignore[no-untyped-def
 
 def test_schedule_fires_on_cron(sandbox) -> None:  # type: ignore[no-untyped-def]
     sb, rec, uid = sandbox
-    status, _, sched = sb.call("POST", "/v1/actions/linkedin-extract-connections/run/schedule", {
-        "inputs": [{}], "identity_ids": [uid], "cron": "0 9 * * *",
-        "timezone": "Europe/Paris", "callback": {"url": "https://app.example/cb"}})
+    status, _, sched = sb.call(
+        "POST",
+        "/v1/actions/linkedin-extract-connections/run/schedule",
+        {
+            "inputs": [{}],
+            "identity_ids": [uid],
+            "cron": "0 9 * * *",
+            "timezone": "Europe/Paris",
+            "callback": {"url": "https://app.example/cb"},
+        },
+    )
     assert status == 201
     assert sched["status"] == "SCHEDULED"
     assert sched["next_run_at"] == "2026-01-06T08:00:00Z"

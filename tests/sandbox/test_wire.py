@@ -28,22 +28,27 @@ def test_api_key_is_required() -> None:
 def test_live_body_is_validated(sandbox) -> None:  # type: ignore[no-untyped-def]
     sb, _, uid = sandbox
     url = sb.world.people[1].profile_url
-    r = sb.call("POST", "/v1/actions/linkedin-visit-profile/run/live",
-                {"inputs": [{"linkedin_profile_url": url}], "identity_ids": [uid]})
+    r = sb.call(
+        "POST",
+        "/v1/actions/linkedin-visit-profile/run/live",
+        {"inputs": [{"linkedin_profile_url": url}], "identity_ids": [uid]},
+    )
     assert _err(r) == (400, "BAD_INPUT")
     assert "additional properties (inputs)" in r[2]["message"]
     r = live(sb, "linkedin-visit-profile", uid, {"linkedin_profile_url": "https://x.com/in/a"})
     assert _err(r) == (400, "BAD_INPUT")
     assert r[2]["params"]["field"] == "input.linkedin_profile_url"
-    r = live(sb, "linkedin-connect-profile", uid, {"linkedin_profile_url": url},
-             {"note": "hi"})
+    r = live(sb, "linkedin-connect-profile", uid, {"linkedin_profile_url": url}, {"note": "hi"})
     assert _err(r) == (400, "BAD_PARAMETERS")
-    r = live(sb, "linkedin-connect-profile", uid, {"linkedin_profile_url": url},
-             {"message": "x" * 301})
+    r = live(
+        sb, "linkedin-connect-profile", uid, {"linkedin_profile_url": url}, {"message": "x" * 301}
+    )
     assert _err(r) == (400, "BAD_PARAMETERS")
     assert _err(live(sb, "linkedin-visit-profile", uid, {})) == (400, "BAD_INPUT")
     assert _err(live(sb, "linkedin-visit-profile", None, {"linkedin_profile_url": url})) == (
-        400, "BAD_INPUT")
+        400,
+        "BAD_INPUT",
+    )
 
 
 def test_not_found(sandbox) -> None:  # type: ignore[no-untyped-def]
@@ -57,12 +62,26 @@ def test_me_and_visit_shapes(sandbox) -> None:  # type: ignore[no-untyped-def]
     sb, _, uid = sandbox
     status, _, me = live(sb, "linkedin-me", uid)
     assert status == 200
-    assert {"id", "first_name", "last_name", "full_name", "job_title", "object_urn", "handle",
-            "premium_subscriber", "linkedin_profile_url", "sales_navigator_profile_id"} <= set(me)
+    assert {
+        "id",
+        "first_name",
+        "last_name",
+        "full_name",
+        "job_title",
+        "object_urn",
+        "handle",
+        "premium_subscriber",
+        "linkedin_profile_url",
+        "sales_navigator_profile_id",
+    } <= set(me)
     assert me["id"] == me["linkedin_profile_id"] == sb.identity(uid).profile.profile_id
     p = sb.world.people[stranger(sb, uid)]
-    status, _, visit = live(sb, "linkedin-visit-profile", uid,
-                            {"linkedin_profile_url": p.profile_url, "custom_data": {"x": 1}})
+    status, _, visit = live(
+        sb,
+        "linkedin-visit-profile",
+        uid,
+        {"linkedin_profile_url": p.profile_url, "custom_data": {"x": 1}},
+    )
     assert status == 200
     assert visit["linkedin_profile_id"] == p.profile_id
     assert isinstance(visit["sales_navigator_profile_id"], str)
@@ -72,23 +91,44 @@ def test_connect_then_linkedin_states(sandbox) -> None:  # type: ignore[no-untyp
     sb, _, uid = sandbox
     ident = sb.identity(uid)
     p = sb.world.people[stranger(sb, uid)]
-    status, _, out = live(sb, "linkedin-connect-profile", uid,
-                          {"linkedin_profile_url": p.profile_url}, {"message": "Hello"})
+    status, _, out = live(
+        sb,
+        "linkedin-connect-profile",
+        uid,
+        {"linkedin_profile_url": p.profile_url},
+        {"message": "Hello"},
+    )
     assert status == 200
-    assert out == {"connected": False, "pending": True, "message": "Hello",
-                   "connection_sent_date": out["connection_sent_date"],
-                   "linkedin_profile_id": p.profile_id,
-                   "sales_navigator_profile_id": p.sales_navigator_id}
+    assert out == {
+        "connected": False,
+        "pending": True,
+        "message": "Hello",
+        "connection_sent_date": out["connection_sent_date"],
+        "linkedin_profile_id": p.profile_id,
+        "sales_navigator_profile_id": p.sales_navigator_id,
+    }
     sb.advance(by=60)
-    assert _err(live(sb, "linkedin-connect-profile", uid,
-                     {"sales_navigator_profile_id": p.sales_navigator_id})) == (
-        424, "INVITATION_PENDING")
-    assert _err(live(sb, "linkedin-message-profile", uid, {"linkedin_profile_url":
-                                                           p.profile_url},
-                     {"message": "hi"})) == (424, "NOT_CONNECTED")
+    assert _err(
+        live(
+            sb,
+            "linkedin-connect-profile",
+            uid,
+            {"sales_navigator_profile_id": p.sales_navigator_id},
+        )
+    ) == (424, "INVITATION_PENDING")
+    assert _err(
+        live(
+            sb,
+            "linkedin-message-profile",
+            uid,
+            {"linkedin_profile_url": p.profile_url},
+            {"message": "hi"},
+        )
+    ) == (424, "NOT_CONNECTED")
     friend = sb.world.people[next(iter(ident.connections))]
-    assert _err(live(sb, "linkedin-connect-profile", uid,
-                     {"linkedin_profile_url": friend.profile_url})) == (424, "ALREADY_CONNECTED")
+    assert _err(
+        live(sb, "linkedin-connect-profile", uid, {"linkedin_profile_url": friend.profile_url})
+    ) == (424, "ALREADY_CONNECTED")
 
 
 def test_message_shape_and_thread(sandbox) -> None:  # type: ignore[no-untyped-def]
@@ -96,19 +136,35 @@ def test_message_shape_and_thread(sandbox) -> None:  # type: ignore[no-untyped-d
     ident = sb.identity(uid)
     friend_index = next(i for i in ident.connections if i not in ident.threads)
     friend = sb.world.people[friend_index]
-    status, _, out = live(sb, "linkedin-message-profile", uid,
-                          {"linkedin_profile_url": friend.profile_url}, {"message": "Hi!"})
+    status, _, out = live(
+        sb,
+        "linkedin-message-profile",
+        uid,
+        {"linkedin_profile_url": friend.profile_url},
+        {"message": "Hi!"},
+    )
     assert status == 200
-    assert {"message", "linkedin_thread_id", "linkedin_thread_url", "is_sent", "delivered_at",
-            "linkedin_message_id", "linkedin_profile_id"} <= set(out)
+    assert {
+        "message",
+        "linkedin_thread_id",
+        "linkedin_thread_url",
+        "is_sent",
+        "delivered_at",
+        "linkedin_message_id",
+        "linkedin_profile_id",
+    } <= set(out)
     assert out["is_sent"] is True
     assert out["linkedin_thread_id"].endswith("==")
-    s, _, url = live(sb, "linkedin-get-thread-url", uid, {"linkedin_profile_url":
-                                                          friend.profile_url})
-    assert url == {"linkedin_thread_url": out["linkedin_thread_url"],
-                   "linkedin_thread_id": out["linkedin_thread_id"]}
-    s, _, msgs = live(sb, "linkedin-extract-messages", uid,
-                      {"linkedin_thread_url": out["linkedin_thread_url"]})
+    s, _, url = live(
+        sb, "linkedin-get-thread-url", uid, {"linkedin_profile_url": friend.profile_url}
+    )
+    assert url == {
+        "linkedin_thread_url": out["linkedin_thread_url"],
+        "linkedin_thread_id": out["linkedin_thread_id"],
+    }
+    s, _, msgs = live(
+        sb, "linkedin-extract-messages", uid, {"linkedin_thread_url": out["linkedin_thread_url"]}
+    )
     assert msgs[0]["content"] == "Hi!"
     assert msgs[0]["linkedin_profile_id"] == ident.profile.profile_id
     s, _, convs = live(sb, "linkedin-extract-conversations", uid, parameters={"read": True})
@@ -118,8 +174,9 @@ def test_message_shape_and_thread(sandbox) -> None:  # type: ignore[no-untyped-d
     assert isinstance(conv["total_received_messages"], str)
     assert conv["last_message"]["linkedin_profile_id"] == ident.profile.profile_id
     assert conv["participants"][0]["linkedin_profile_id"] == friend.profile_id
-    assert _err(live(sb, "linkedin-extract-messages", uid,
-                     {"linkedin_thread_url": "2-bm9wZQ=="})) == (424, "STATUS_404")
+    assert _err(
+        live(sb, "linkedin-extract-messages", uid, {"linkedin_thread_url": "2-bm9wZQ=="})
+    ) == (424, "STATUS_404")
 
 
 def test_pagination_uses_a_cursor_url_and_the_same_body() -> None:
@@ -142,22 +199,30 @@ def test_pagination_uses_a_cursor_url_and_the_same_body() -> None:
         nxt = headers.get("X-Pagination-Next")
         if not nxt:
             break
-        assert nxt.startswith("http://sandbox.local/v1/actions/linkedin-extract-connections"
-                              "/run/live?cursor=")
-        status, headers, page = sb.call("POST", nxt.removeprefix("http://sandbox.local").split(
-            "?")[0], {"identity_ids": [big]}, query=nxt.split("?", 1)[1])
+        assert nxt.startswith(
+            "http://sandbox.local/v1/actions/linkedin-extract-connections/run/live?cursor="
+        )
+        status, headers, page = sb.call(
+            "POST",
+            nxt.removeprefix("http://sandbox.local").split("?")[0],
+            {"identity_ids": [big]},
+            query=nxt.split("?", 1)[1],
+        )
     assert len(seen) == len(set(seen)) == 97
     status, _, page2 = live(sb, "linkedin-extract-connections", big, query="page=2")
     assert [r["linkedin_profile_id"] for r in page2] == seen[40:80]
     assert _err(live(sb, "linkedin-extract-connections", big, query="cursor=%%%")) == (
-        400, "BAD_INPUT")
+        400,
+        "BAD_INPUT",
+    )
 
 
 def test_search_people(sandbox) -> None:  # type: ignore[no-untyped-def]
     sb, _, uid = sandbox
     url = "https://www.linkedin.com/search/results/people/?keywords=cto"
-    status, headers, rows = live(sb, "linkedin-search-people", uid,
-                                 {"linkedin_people_search_url": url})
+    status, headers, rows = live(
+        sb, "linkedin-search-people", uid, {"linkedin_people_search_url": url}
+    )
     assert status == 200
     assert len(rows) == 10
     assert "X-Pagination-Next" in headers
@@ -168,17 +233,22 @@ def test_identities_integrations_login_links_limits() -> None:
     sb, rec = make()
     r = sb.call("POST", "/v1/identities", {"name": "New One", "timezone": "Europe/Kiev"})
     assert _err(r) == (400, "BAD_INPUT")
-    status, _, ident = sb.call("POST", "/v1/identities",
-                               {"name": "New One", "timezone": "Europe/Kyiv",
-                                "type": "engagement"})
+    status, _, ident = sb.call(
+        "POST",
+        "/v1/identities",
+        {"name": "New One", "timezone": "Europe/Kyiv", "type": "engagement"},
+    )
     assert status == 201
     assert ident["type"] == "engagement"
     assert ident["integrations"] == []
     assert ident["identity_login_links"]["linkedin"].startswith("http://sandbox.local/_sandbox/")
     uid = ident["uid"]
     assert _err(live(sb, "linkedin-me", uid)) == (424, "NO_VALID_ACCOUNT_CONFIGURED")
-    status, _, integ = sb.call("POST", f"/v1/identities/{uid}/integrations/linkedin",
-                               {"auth_data": {"cookies": {"li_at": "AQED", "li_a": "x"}}})
+    status, _, integ = sb.call(
+        "POST",
+        f"/v1/identities/{uid}/integrations/linkedin",
+        {"auth_data": {"cookies": {"li_at": "AQED", "li_a": "x"}}},
+    )
     assert status == 201
     assert integ["status"] == "VALID"
     assert integ["level"] == "Sales Navigator"
@@ -189,13 +259,22 @@ def test_identities_integrations_login_links_limits() -> None:
     status, _, items = sb.call("GET", "/v1/identities")
     assert "integrations" not in items[0]
     status, _, lim = sb.call("GET", f"/v1/identities/{uid}/actions/linkedin-connect-profile/limits")
-    assert lim["limits"][0] == {"name": "LK_INVITATIONS_SENT", "window": "24h", "limit": 6,
-                                "used": 0, "remaining": 6, "ramp_up_day": 1,
-                                "next_slot_at": None}
+    assert lim["limits"][0] == {
+        "name": "LK_INVITATIONS_SENT",
+        "window": "24h",
+        "limit": 6,
+        "used": 0,
+        "remaining": 6,
+        "ramp_up_day": 1,
+        "next_slot_at": None,
+    }
     status, _, links = sb.call("POST", f"/v1/identities/{uid}/generate-login-links")
     assert set(links) == {"linkedin"}
-    sb.call("POST", f"/v1/identities/{uid}/integrations/linkedin",
-            {"auth_data": {"basic": {"username": "a", "password": "wrong"}}})
+    sb.call(
+        "POST",
+        f"/v1/identities/{uid}/integrations/linkedin",
+        {"auth_data": {"basic": {"username": "a", "password": "wrong"}}},
+    )
     assert rec.bodies("hooks")[-1]["event"] == "AUTH_FAILED"
     assert rec.bodies("hooks")[-1]["action_to_be_taken"] == "RETRY_LOGIN"
     status, _, _ = sb.call("DELETE", f"/v1/identities/{uid}/integrations/linkedin")
@@ -230,15 +309,35 @@ def test_inmail_errors() -> None:
     uid = sb.add_identity(first_sync_at=MONDAY_10_PARIS - timedelta(days=30))
     people = [sb.world.people[stranger(sb, uid, i * 7)] for i in range(7)]
     urls = [p.profile_url for p in people]
-    assert live(sb, "linkedin-inmail-profile", uid, {"linkedin_profile_url": urls[0]},
-                {"subject": "s", "message": "m"})[0] == 200
-    assert _err(live(sb, "linkedin-inmail-profile", uid, {"linkedin_profile_url": urls[0]},
-                     {"message": "again"})) == (424, "LK_INMAIL_CANNOT_RESEND")
-    codes = [live(sb, "linkedin-inmail-profile", uid, {"linkedin_profile_url": u},
-                  {"message": "m"})[0] for u in urls[1:]]
+    assert (
+        live(
+            sb,
+            "linkedin-inmail-profile",
+            uid,
+            {"linkedin_profile_url": urls[0]},
+            {"subject": "s", "message": "m"},
+        )[0]
+        == 200
+    )
+    assert _err(
+        live(
+            sb,
+            "linkedin-inmail-profile",
+            uid,
+            {"linkedin_profile_url": urls[0]},
+            {"message": "again"},
+        )
+    ) == (424, "LK_INMAIL_CANNOT_RESEND")
+    codes = [
+        live(sb, "linkedin-inmail-profile", uid, {"linkedin_profile_url": u}, {"message": "m"})[0]
+        for u in urls[1:]
+    ]
     assert codes[:4] == [200] * 4
-    assert _err(live(sb, "linkedin-inmail-profile", uid, {"linkedin_profile_url": urls[6]},
-                     {"message": "m"})) == (424, "LK_INMAIL_NOT_ENOUGH_CREDIT")
+    assert _err(
+        live(
+            sb, "linkedin-inmail-profile", uid, {"linkedin_profile_url": urls[6]}, {"message": "m"}
+        )
+    ) == (424, "LK_INMAIL_NOT_ENOUGH_CREDIT")
 
 
 def test_withdraw_invitation(sandbox) -> None:  # type: ignore[no-untyped-def]
@@ -247,12 +346,12 @@ def test_withdraw_invitation(sandbox) -> None:  # type: ignore[no-untyped-def]
     assert status == 200
     assert len(invs) == 3
     urn = invs[0]["linkedin_invitation_urn"]
-    status, _, out = live(sb, "linkedin-withdraw-invitation", uid,
-                          {"linkedin_invitation_urn": urn})
+    status, _, out = live(sb, "linkedin-withdraw-invitation", uid, {"linkedin_invitation_urn": urn})
     assert status == 200
     assert out["linkedin_invitation_urn"] == urn
-    assert _err(live(sb, "linkedin-withdraw-invitation", uid,
-                     {"linkedin_invitation_urn": urn})) == (424, "STATUS_404")
+    assert _err(
+        live(sb, "linkedin-withdraw-invitation", uid, {"linkedin_invitation_urn": urn})
+    ) == (424, "STATUS_404")
 
 
 def test_faults_429_and_5xx() -> None:
@@ -275,11 +374,17 @@ def test_wsgi_app_speaks_http(sandbox) -> None:  # type: ignore[no-untyped-def]
 
     body = json.dumps({"identity_ids": [uid]}).encode()
     captured: dict[str, Any] = {}
-    out = sb.wsgi_app({"REQUEST_METHOD": "POST",
-                       "PATH_INFO": "/v1/actions/linkedin-me/run/live", "QUERY_STRING": "",
-                       "CONTENT_LENGTH": str(len(body)), "wsgi.input": io.BytesIO(body),
-                       "HTTP_X_API_KEY": "sandbox-key"},
-                      lambda status, headers: captured.update(status=status))
+    out = sb.wsgi_app(
+        {
+            "REQUEST_METHOD": "POST",
+            "PATH_INFO": "/v1/actions/linkedin-me/run/live",
+            "QUERY_STRING": "",
+            "CONTENT_LENGTH": str(len(body)),
+            "wsgi.input": io.BytesIO(body),
+            "HTTP_X_API_KEY": "sandbox-key",
+        },
+        lambda status, headers: captured.update(status=status),
+    )
     assert captured["status"] == "200 OK"
     assert json.loads(b"".join(out))["id"]
 

@@ -39,9 +39,12 @@ def test_explicit_variants_resolve() -> None:
     p = people[3]
     h = p.profile_url.split("/in/")[1].rstrip("/")
     for url in (
-        f"https://www.linkedin.com/in/{h}", f"https://fr.linkedin.com/in/{h}/",
-        f"https://www.linkedin.com/pub/{h}/1/2/3", f"https://www.linkedin.com/in/{h}?trk=x",
-        f"https://WWW.LINKEDIN.COM/in/{h.upper()}/", f"https://m.linkedin.com/in/{h}",
+        f"https://www.linkedin.com/in/{h}",
+        f"https://fr.linkedin.com/in/{h}/",
+        f"https://www.linkedin.com/pub/{h}/1/2/3",
+        f"https://www.linkedin.com/in/{h}?trk=x",
+        f"https://WWW.LINKEDIN.COM/in/{h.upper()}/",
+        f"https://m.linkedin.com/in/{h}",
         f"https://www.linkedin.com/sales/lead/{p.sales_navigator_id},NAME_SEARCH,abc",
     ):
         assert people.resolve_url(url) == p, url
@@ -59,8 +62,9 @@ def test_a_world_of_100k_people_builds_fast() -> None:
 def test_deleted_profiles_are_not_accessible(sandbox) -> None:  # type: ignore[no-untyped-def]
     sb, _, uid = sandbox
     deleted = next(p for p in (sb.world.people[i] for i in range(300)) if p.deleted)
-    status, _, body = live(sb, "linkedin-visit-profile", uid,
-                           {"linkedin_profile_url": deleted.profile_url})
+    status, _, body = live(
+        sb, "linkedin-visit-profile", uid, {"linkedin_profile_url": deleted.profile_url}
+    )
     assert (status, body["error_label"]) == (424, "PROFILE_NOT_ACCESSIBLE")
 
 
@@ -94,8 +98,15 @@ def test_people_csv_has_variants_and_resolves() -> None:
     sb, _ = make()
     rows = list(csv.DictReader(io.StringIO(sb.people_csv(100))))
     assert len(rows) == 100
-    assert {"linkedin_profile_url", "full_name", "first_name", "last_name", "company_name",
-            "location", "timezone"} <= set(rows[0])
+    assert {
+        "linkedin_profile_url",
+        "full_name",
+        "first_name",
+        "last_name",
+        "company_name",
+        "location",
+        "timezone",
+    } <= set(rows[0])
     canon = {r["linkedin_profile_url"] for r in rows}
     assert len({u.split("/")[2] for u in canon}) > 3  # several host spellings
     for i, row in enumerate(rows):

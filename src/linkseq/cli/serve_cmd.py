@@ -57,6 +57,8 @@ def serve(
     if settings.webhook_secret is None:
         typer.echo("warning: LINKSEQ_WEBHOOK_SECRET is not set; every webhook will get a 401")
     app = create_app(settings)
+    # the dashboard asks for the login token whenever it listens beyond loopback
+    app.state.services.extra["bind_host"] = host
     stop = threading.Event()
     pump = None
     if deliver_every > 0:

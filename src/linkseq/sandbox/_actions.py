@@ -234,7 +234,9 @@ def _connect(core: Core, identity: Identity, data: dict[str, Any], par: dict[str
     }
 
 
-def _send(core: Core, identity: Identity, person: Person, text: str, inmail: bool) -> Thread:
+def _send(
+    core: Core, identity: Identity, person: Person, text: str, inmail: bool, human: bool = False
+) -> Thread:
     thread = core.thread_for(identity, person.index, core.now())
     key = (identity.uid, person.index)
     raced = key in core.reply_race
@@ -252,7 +254,7 @@ def _send(core: Core, identity: Identity, person: Person, text: str, inmail: boo
             race=True,
         )
     last = thread.messages[-1] if thread.messages else None
-    if last is not None and not last.from_identity and not raced:
+    if last is not None and not last.from_identity and not raced and not human:
         core.ledger.breach(
             "message_after_reply", core.now_iso(), identity_uid=identity.uid, person=person.handle
         )
@@ -287,8 +289,13 @@ def _message(core: Core, identity: Identity, data: dict[str, Any], par: dict[str
     if person.index not in identity.connections:
         raise EdgesError("NOT_CONNECTED", 424, "The profile is not a 1st-degree connection")
     text = str(par.get("message", ""))
-    core.count_outreach(identity, person, "linkedin-message-profile")
-    thread = _send(core, identity, person, text, inmail=False)
+    # a person answering from linkseq's inbox is not automated outreach (wire decision 53)
+    custom = data.get("custom_data")
+    human = isinstance(custom, dict) and custom.get("linkseq_origin") == "inbox"
+    core.count_outreach(identity, person, "linkedin-message-profile", human=human)
+    thread = _send(core, identity, person, text, inmail=False, human=human)
+    if human:
+        core.ledger.totals["inbox_replies"] += 1
     core.ledger.totals["messages_sent"] += 1
     return _message_row(core, thread, person, text)
 

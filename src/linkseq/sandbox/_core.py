@@ -484,10 +484,18 @@ class Core:
                     params=params,
                 )
 
-    def count_outreach(self, identity: Identity, person: Person, action: str) -> None:
-        """Count the action against its limits and check hours and pacing (breaches)."""
+    def count_outreach(
+        self, identity: Identity, person: Person, action: str, *, human: bool = False
+    ) -> None:
+        """Count the action against its limits and check hours and pacing (breaches).
+
+        `human`: a person wrote it from linkseq's inbox; it counts against the limits, but hours
+        and pacing are rules for automation, not for someone answering a reply.
+        """
         now = self.now()
         self.limits.record(identity.uid, ACTION_LIMITS.get(action, ()), now)
+        if human:
+            return
         if not self.world.working_hours.contains(now, person.timezone):
             self.ledger.breach(
                 "outside_hours",
