@@ -20,7 +20,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy.engine import Engine
 
-from linkseq.leads.csv_source import MAX_CELL, read_csv
+from linkseq.leads.csv_source import MAX_CELL, iter_lines, read_csv
 from linkseq.leads.importer import parse_csv
 from linkseq.leads.records import (
     BadRow,
@@ -210,3 +210,17 @@ def test_bulk_path_finds_known_leads_by_profile_and_sales_navigator_id(tmp_path:
         "https://www.linkedin.com/in/old-ann",
         "https://www.linkedin.com/in/old-bo",
     ]
+
+
+@settings(max_examples=200)
+@given(st.text(alphabet='ab,"\r\n\v\x85\u2028 ', max_size=40), st.sampled_from([1, 3, 1 << 20]))
+def test_iter_lines_splits_like_a_text_file(text: str, block: int) -> None:
+    import io
+
+    from linkseq.leads import csv_source
+
+    old, csv_source._BLOCK = csv_source._BLOCK, block
+    try:
+        assert list(iter_lines(text)) == list(io.StringIO(text, newline=""))
+    finally:
+        csv_source._BLOCK = old

@@ -8,7 +8,6 @@ file that cannot be read writes nothing, and `--dry-run` rolls the transaction b
 from __future__ import annotations
 
 import csv
-import io
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -17,7 +16,7 @@ from pathlib import Path
 from sqlalchemy.orm import Session
 
 from linkseq.errors import InputError
-from linkseq.leads.csv_source import MAX_CELL, CsvTable, read_csv
+from linkseq.leads.csv_source import MAX_CELL, CsvTable, iter_lines, read_csv
 from linkseq.leads.enroll import EnrollResult, campaign_by_name, enroll_leads
 from linkseq.leads.records import (
     URL_COLUMNS,
@@ -92,7 +91,7 @@ def parse_csv(
     bad: list[BadRow] = []
     rows = 0
     # The reader is driven here rather than through `CsvTable.rows()`: no object per row.
-    reader = csv.reader(io.StringIO(table.text, newline=""), delimiter=table.delimiter)
+    reader = csv.reader(iter_lines(table.text), delimiter=table.delimiter)
     try:
         next(reader, None)
         end = reader.line_num
