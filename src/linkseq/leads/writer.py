@@ -11,6 +11,7 @@ import json
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from operator import attrgetter
 from typing import Any, NamedTuple, cast
 
 import sqlalchemy as sa
@@ -167,7 +168,11 @@ def _write_chunks(
             if row is None:
                 news.append(record)
                 continue
-            changes = _changes(record, row, fast.custom_fields if fast is not None else None)
+            changes = (
+                fast.changes(record, cast(_Known, row))
+                if fast is not None
+                else _changes(record, row)
+            )
             if changes:
                 updates.append({"_id": row.id, "updated_at": now, **changes})
             else:
@@ -229,6 +234,7 @@ class _Known(NamedTuple):
 
 
 assert _Known._fields == _MERGE_COLUMNS
+_MERGED_FIELDS = attrgetter(*MERGEABLE)  # a record's MERGEABLE values, as `_Known` has them
 
 
 class _SqliteBulk:
@@ -317,6 +323,16 @@ class _SqliteBulk:
                 self._encoded.clear()
             encoded = self._encoded[key] = self._json(fields)
         return encoded
+
+    def changes(self, record: LeadRecord, row: _Known) -> dict[str, Any]:
+        """`_changes`, with a shortcut for the usual re-import: the same values as stored."""
+        if _MERGED_FIELDS(record) == row[3:] and (
+            row.timezone is not None or record.timezone_source is not TimezoneSource.CAMPAIGN
+        ):
+            custom = record.custom_fields
+            if not custom or custom.keys() <= self.custom_fields(row.custom_fields).keys():
+                return {}
+        return _changes(record, row, self.custom_fields)
 
     def insert(self, records: Sequence[LeadRecord]) -> dict[str, int]:
         """Insert `records` (all new); their ids by URL."""
