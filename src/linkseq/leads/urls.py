@@ -18,7 +18,13 @@ import unicodedata
 from dataclasses import dataclass
 from urllib.parse import parse_qs, unquote, urlsplit
 
-__all__ = ["CANONICAL_PREFIX", "InvalidProfileUrl", "ProfileUrl", "normalize_profile_url"]
+__all__ = [
+    "CANONICAL_PREFIX",
+    "InvalidProfileUrl",
+    "ProfileUrl",
+    "normalize_profile_url",
+    "plain_profile_handle",
+]
 
 CANONICAL_PREFIX = "https://www.linkedin.com"
 _HOST = re.compile(r"^(?:(?:www|m|mobile|[a-z]{2})\.)?linkedin\.com$")
@@ -69,14 +75,21 @@ _PLAIN = re.compile(
 )
 
 
+def plain_profile_handle(text: str) -> str | None:
+    """The canonical handle of a plain `/in/<ascii-handle>` URL (`text` already stripped), or
+    None when it needs the general path of `normalize_profile_url`."""
+    plain = _PLAIN.match(text)
+    if plain is None:
+        return None
+    handle = plain.group(1)
+    return handle if _MEMBER_ID.match(handle) else handle.lower()
+
+
 def normalize_profile_url(raw: str) -> ProfileUrl:
     """The canonical form of a LinkedIn profile URL; raises `InvalidProfileUrl` otherwise."""
     text = raw.strip()
-    plain = _PLAIN.match(text)
-    if plain is not None:
-        handle = plain.group(1)
-        if not _MEMBER_ID.match(handle):
-            handle = handle.lower()
+    handle = plain_profile_handle(text)
+    if handle is not None:
         return ProfileUrl(url=f"{CANONICAL_PREFIX}/in/{handle}", handle=handle)
     return _normalize_general(raw, text)
 
