@@ -7,7 +7,7 @@ the sandbox's virtual clock; the engine's sleeps move it.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -115,8 +115,10 @@ class Harness:
         seed: int = 11,
         enroll: bool = True,
         migrate: bool = True,
+        people: int = 0,
+        wrap: Callable[[Any], Any] | None = None,
     ) -> None:
-        world = World.from_dict({"seed": seed, "people": 0, "persons": persons})
+        world = World.from_dict({"seed": seed, "people": people, "persons": persons})
         self.sandbox = Sandbox(seed=seed, world=world, faults=faults)
         self.clock = self.sandbox.clock
         self.database_url = database_url
@@ -127,7 +129,7 @@ class Harness:
         self.client = EdgesClient(
             "sandbox-key",
             base_url=self.sandbox.base_url,
-            app=self.sandbox.wsgi_app,
+            app=wrap(self.sandbox.wsgi_app) if wrap else self.sandbox.wsgi_app,
             rate_limit=None,
             clock=self.clock,
             sleep=self.sleep,
