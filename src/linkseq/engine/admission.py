@@ -94,9 +94,15 @@ def admit(
         )
     ).all()
     counts: dict[str, int] = {}
+    # the same person twice in this batch (two campaigns): the first one admitted wins
+    claimed: dict[str | None, int] = {}
     for enrollment in enrollments:
         lead = leads[enrollment.lead_id]
-        keys = {lead.profile_url, lead.linkedin_profile_id} - {None}
+        keys: set[str | None] = {lead.profile_url, lead.linkedin_profile_id} - {None}
+        busy = busy_leads.get(enrollment.id)
+        twin = next((claimed[k] for k in keys if k in claimed), None)
+        if busy is None and twin is not None:
+            busy = f"already worked by enrollment #{twin}"
         outcome = _decide(
             session,
             enrollment,
@@ -104,7 +110,7 @@ def admit(
             now=now,
             cooldown=cooldown,
             on_dnc=dnc.contains(lead.profile_url, lead.linkedin_profile_id),
-            busy=busy_leads.get(enrollment.id),
+            busy=busy,
             threads=[
                 t for t in threads if {t.participant_profile_id, t.participant_profile_url} & keys
             ],
@@ -115,6 +121,8 @@ def admit(
             me=identity.linkedin_profile_id,
         )
         counts[outcome] = counts.get(outcome, 0) + 1
+        if outcome not in ("skipped", "cooldown"):
+            claimed.update(dict.fromkeys(keys, enrollment.id))
     return counts
 
 

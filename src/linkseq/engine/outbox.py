@@ -88,7 +88,12 @@ def mark_sent(
 def mark_failed(
     session: Session, action: OutboxAction, *, label: str | None, detail: str, now: datetime
 ) -> None:
-    """Edges answered that the action was not performed: its key is freed for a later try."""
+    """Edges answered that the action was not performed: its key is freed for a later retry.
+
+    The key guards against a second send of something that may have gone; a refused action did
+    not go, and the step it belongs to may be tried again (after LIMIT_REACHED, STATUS_429, a
+    reconnection, or a return to the connect step).
+    """
     action.status = ActionStatus.FAILED
     action.error_label = label
     action.idempotency_key = f"{action.idempotency_key}:failed:{action.id}"
