@@ -114,18 +114,25 @@ def write_leads(
     now: datetime,
     source: str = "csv",
     progress: Callable[[int], None] | None = None,
+    allow_forgotten: bool = False,
 ) -> WriteResult:
-    """Insert new leads and enrich known ones; deduplicate `records` first with `dedupe_records`."""
+    """Insert new leads and enrich known ones; deduplicate `records` first with `dedupe_records`.
+
+    A person who asked to be forgotten (their URL's hash in `forgotten_hash`) is skipped, unless
+    `allow_forgotten` (they asked to be back) or a live lead with their URL exists again.
+    """
     result = WriteResult(lead_ids=[])
-    forgotten_query = sa.select(_LEADS.c.forgotten_hash).where(_LEADS.c.forgotten_hash.is_not(None))
-    forgotten = set(session.execute(forgotten_query).scalars())
+    forgotten: set[str] = set()
+    if not allow_forgotten:
+        forgotten_query = sa.select(_LEADS.c.forgotten_hash).where(
+            _LEADS.c.forgotten_hash.is_not(None)
+        )
+        forgotten = set(session.execute(forgotten_query).scalars())
     assert result.lead_ids is not None
     for start in range(0, len(records), CHUNK):
-        chunk = [
-            record
-            for record in records[start : start + CHUNK]
-            if not (forgotten and profile_url_hash(record.profile_url) in forgotten)
-        ]
+        chunk = list(records[start : start + CHUNK])
+        if forgotten:
+            chunk = _without_forgotten(session, chunk, forgotten)
         result.forgotten += min(CHUNK, len(records) - start) - len(chunk)
         existing = _existing(session, chunk)
         inserts: list[dict[str, Any]] = []
@@ -157,6 +164,18 @@ def write_leads(
         if progress is not None:
             progress(min(CHUNK, len(records) - start))
     return result
+
+
+def _without_forgotten(
+    session: Session, chunk: list[LeadRecord], forgotten: set[str]
+) -> list[LeadRecord]:
+    """The chunk minus forgotten people (those re-imported with `allow_forgotten` stay)."""
+    hit = [r for r in chunk if profile_url_hash(r.profile_url) in forgotten]
+    if not hit:
+        return chunk
+    back = set(_ids_by_url(session, [r.profile_url for r in hit]))
+    drop = {id(r) for r in hit if r.profile_url not in back}
+    return [r for r in chunk if id(r) not in drop]
 
 
 def _ids_by_url(session: Session, urls: list[str]) -> dict[str, int]:
