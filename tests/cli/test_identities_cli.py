@@ -12,7 +12,7 @@ from click.testing import Result
 from typer.testing import CliRunner
 
 from linkseq.cli.app import app
-from linkseq.edges import EdgesClient
+from linkseq.edges import EdgesClient, EdgesError
 from linkseq.engine.recovery import pause_identity
 from linkseq.errors import InputError, NotFoundError
 from linkseq.identities import parse_cookies
@@ -187,3 +187,24 @@ def test_cookie_file_without_li_at(text: str) -> None:
     with pytest.raises(InputError) as caught:
         parse_cookies(text)
     assert "abc" not in str(caught.value)
+
+
+def test_check_reads_the_session_and_resumes_a_paused_identity(
+    ready_db: str, sandbox: Sandbox, tmp_path: Path
+) -> None:
+    run(sandbox, "identities", "add", "Alice", "--timezone", "Europe/Paris")
+    not_yet = run(sandbox, "identities", "connect", "Alice", "--check")
+    assert isinstance(not_yet.exception, EdgesError)  # no LinkedIn integration yet
+    cookies = tmp_path / "c.txt"
+    cookies.write_text(f"li_at={SECRET}\n")
+    run(sandbox, "identities", "connect", "Alice", "--cookies-file", str(cookies))
+    engine = build_engine(ready_db)
+    with session_factory(engine)() as session:
+        alice = session.query(Identity).filter_by(name="Alice").one()
+        pause_identity(session, identity_id=alice.id, reason="AUTH_EXPIRED", now=datetime.now(UTC))
+        session.commit()
+    engine.dispose()
+    assert _identity(ready_db, "Alice").status.value == "disconnected"
+    result = run(sandbox, "identities", "reconnect", "Alice", "--check")
+    assert result.exit_code == 0, result.output
+    assert _identity(ready_db, "Alice").status.value == "active"
