@@ -75,3 +75,26 @@ def test_peak_of_a_rolling_window() -> None:
     assert _peak(times, timedelta(days=1)) == 3
     assert _peak(times, timedelta(hours=1)) == 1
     assert _peak([], timedelta(days=1)) == 0
+
+
+def test_the_demo_imports_the_shipped_file_as_the_same_people(tmp_path: Path) -> None:
+    import sqlalchemy as sa
+
+    from linkseq.demo.simulation import Simulation
+    from linkseq.store.models import Lead
+
+    def people(**options: Path) -> list[tuple[str, str | None, str | None]]:
+        sim = Simulation(database_url=f"sqlite:///{tmp_path / 'x.db'}", identities=1, **options)
+        try:
+            with sim.sessions() as session:
+                rows = session.execute(
+                    sa.select(Lead.profile_url, Lead.full_name, Lead.timezone).order_by(Lead.id)
+                )
+                return [tuple(row) for row in rows]  # type: ignore[misc]
+        finally:
+            sim.close()
+            (tmp_path / "x.db").unlink()
+
+    shipped = people(leads_csv=DEMO_LEADS_CSV)
+    assert len(shipped) == 300
+    assert shipped == people()
