@@ -22,7 +22,7 @@ install: $(STAMP_RUN)
 dev: $(STAMP_DEV)
 
 demo: $(STAMP_RUN)
-	$(BIN)/linkseq demo
+	$(BIN)/linkseq demo --keep
 
 lint: $(STAMP_DEV)
 	$(BIN)/ruff check src tests bench

@@ -11,6 +11,7 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.text import Text
 
 from linkseq import __version__
 from linkseq.errors import LinkseqError
@@ -19,12 +20,12 @@ __all__ = ["app", "main"]
 
 app = typer.Typer(
     name="linkseq",
-    help="Self-hosted LinkedIn outreach sequencer on the Edges API.",
+    help="Self-hosted LinkedIn outreach sequencer on the Edges API.\n\nExample: linkseq demo",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     add_completion=False,
 )
-err_console = Console(stderr=True)
+err_console = Console(stderr=True, soft_wrap=True)  # one error, one line
 _state = {"debug": False}
 
 
@@ -46,6 +47,10 @@ def _root(
     Example: linkseq demo
     """
     _state["debug"] = debug
+    from linkseq.logging import configure_logging
+
+    # logs go to stderr, and only warnings: stdout stays clean for --json
+    configure_logging("WARNING")
 
 
 def _register() -> None:
@@ -77,6 +82,11 @@ def _register() -> None:
 _register()
 
 
+def _error(message: str) -> None:
+    """One line on stderr; the message is text, never Rich markup (it may hold brackets)."""
+    err_console.print(Text.assemble(("error:", "red"), " ", message), highlight=False)
+
+
 def main() -> None:
     """Entry point of the `linkseq` console script."""
     debug = "--debug" in sys.argv
@@ -85,7 +95,15 @@ def main() -> None:
     except LinkseqError as exc:
         if debug:
             raise
-        err_console.print(f"[red]error:[/red] {exc}", highlight=False)
+        _error(str(exc))
         sys.exit(exc.exit_code)
+    except Exception as exc:
+        from linkseq.edges import EdgesError
+
+        if debug or not isinstance(exc, EdgesError):
+            raise
+        # an Edges refusal the user can act on (bad key, expired session...): one line too
+        _error(f"Edges: {exc}")
+        sys.exit(1)
     except KeyboardInterrupt:
         sys.exit(130)

@@ -16,13 +16,27 @@ from linkseq.campaigns.preview import step_texts
 from linkseq.cli._common import clock, console, open_session, print_json
 from linkseq.errors import InputError, NotFoundError
 from linkseq.planning.quota import AccountLevel, Action, smart_limit
-from linkseq.store.enums import CampaignStatus
-from linkseq.store.models import Campaign, CampaignIdentity, Enrollment, Identity, Lead
+from linkseq.store.enums import (
+    ActionKind,
+    ActionStatus,
+    CampaignStatus,
+    EnrollmentState,
+    IdentityStatus,
+)
+from linkseq.store.models import (
+    AuditEvent,
+    Campaign,
+    CampaignIdentity,
+    Enrollment,
+    Identity,
+    Lead,
+    OutboxAction,
+)
 
 __all__ = ["register"]
 
 campaigns_app = typer.Typer(
-    help="Campaigns: preview, create, list, start, pause.\n\n"
+    help="Campaigns: preview, create, list, start, pause, status.\n\n"
     "Example: linkseq campaigns create campaign.yaml",
     no_args_is_help=True,
 )
@@ -310,6 +324,143 @@ def pause_cmd(name: Annotated[str, typer.Argument(help="The campaign's name.")])
         console.print(f"Campaign {name!r} is already paused")
     else:
         console.print(f"Campaign {name!r} is paused (was {before.value})")
+
+
+_STAGES = ("enrolled", "visited", "invited", "accepted", "messaged", "replied")
+_NOT_CONTACTED = (EnrollmentState.NEW, EnrollmentState.READY)
+
+
+def campaign_funnel(session: Session, campaign_id: int) -> dict[str, Any]:
+    """One campaign's funnel (enrolled → visited → invited → accepted → messaged → replied)
+    and its leads by state."""
+    done = [ActionStatus.SENT, ActionStatus.RECONCILED]
+    mine = sa.select(Enrollment.id).where(Enrollment.campaign_id == campaign_id)
+
+    def did(kind: ActionKind) -> int:
+        query = sa.select(sa.func.count(sa.distinct(OutboxAction.enrollment_id))).where(
+            OutboxAction.kind == kind,
+            OutboxAction.status.in_(done),
+            OutboxAction.enrollment_id.in_(mine),
+        )
+        return int(session.execute(query).scalar_one())
+
+    states = {
+        state.value: int(count)
+        for state, count in session.execute(
+            sa.select(Enrollment.state, sa.func.count())
+            .where(Enrollment.campaign_id == campaign_id)
+            .group_by(Enrollment.state)
+        )
+    }
+    accepted = session.execute(
+        sa.select(sa.func.count(sa.distinct(AuditEvent.enrollment_id))).where(
+            AuditEvent.enrollment_id.in_(mine),
+            AuditEvent.from_state == EnrollmentState.INVITED.value,
+            AuditEvent.to_state == EnrollmentState.CONNECTED.value,
+        )
+    ).scalar_one()
+    return {
+        "enrolled": sum(states.values()),
+        "visited": did(ActionKind.VISIT),
+        "invited": did(ActionKind.CONNECT),
+        "accepted": int(accepted),
+        "messaged": did(ActionKind.MESSAGE),
+        "replied": states.get(EnrollmentState.REPLIED.value, 0),
+        "states": dict(sorted(states.items())),
+    }
+
+
+def _forecast(session: Session, campaign: Campaign, left: int, now: Any) -> dict[str, Any]:
+    """When every lead not yet contacted will have had its invitation, at full daily pace.
+
+    Daily capacity: per identity, the lowest of the Smart Limit for invitations, the campaign's
+    cap, and the weekly invitation cap spread over the campaign's working days. Leads' own time
+    zones are not modelled: the campaign's default zone stands for them (an estimate).
+    """
+    from zoneinfo import ZoneInfo
+
+    from linkseq.engine.config import EngineConfig
+    from linkseq.engine.steps import load_spec
+    from linkseq.planning.schedule import forecast_completion
+
+    spec = load_spec(campaign.id, campaign.spec)
+    identities = list(
+        session.scalars(
+            sa.select(Identity)
+            .join(CampaignIdentity, CampaignIdentity.identity_id == Identity.id)
+            .where(CampaignIdentity.campaign_id == campaign.id)
+        )
+    )
+    weekly = EngineConfig().weekly_invitation_cap
+    days = max(1, len(spec.schedule.days))
+    per_identity: list[int] = []
+    for identity in identities:
+        if identity.status is not IdentityStatus.ACTIVE:
+            continue
+        limit, _ = smart_limit(Action.connect, AccountLevel.parse(identity.level.value))
+        caps = [limit, weekly // days]
+        if spec.caps.connect is not None:
+            caps.append(spec.caps.connect)
+        per_identity.append(min(caps))
+    capacity = sum(per_identity)
+    zone_name = spec.schedule.fixed_timezone or spec.schedule.default_timezone
+    at = None
+    if campaign.status is CampaignStatus.ACTIVE:
+        at = forecast_completion(
+            now=now,
+            leads_left=left,
+            daily_capacity=capacity,
+            schedule=spec.schedule.working_schedule(),
+            tz=ZoneInfo(zone_name),
+        )
+    return {
+        "leads_not_contacted": left,
+        "invitations_per_day": capacity,
+        "everyone_contacted_by": at,
+        "timezone": zone_name,
+    }
+
+
+@campaigns_app.command("status")
+def status_cmd(
+    name: Annotated[str, typer.Argument(help="The campaign's name.")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Show a campaign's funnel and when every lead will have been contacted.
+
+    Example: linkseq campaigns status "Founders Q1" --json
+    """
+    now = clock().now()
+    with open_session(readonly=True) as session:
+        campaign = session.scalars(sa.select(Campaign).where(Campaign.name == name)).first()
+        if campaign is None:
+            raise NotFoundError(f"no campaign named {name!r} (see `linkseq campaigns list`)")
+        funnel = campaign_funnel(session, campaign.id)
+        left = sum(funnel["states"].get(s.value, 0) for s in _NOT_CONTACTED)
+        forecast = _forecast(session, campaign, left, now)
+        status = campaign.status.value
+    data = {"name": name, "status": status, "funnel": funnel, "forecast": forecast}
+    if as_json:
+        print_json(data)
+        return
+    console.print(f"[bold]{name}[/bold] ({status})")
+    table = Table("stage", "leads")
+    for stage in _STAGES:
+        table.add_row(stage, str(funnel[stage]))
+    console.print(table)
+    states = ", ".join(f"{k} {v}" for k, v in funnel["states"].items()) or "no leads"
+    console.print(f"By state: {states}")
+    by = forecast["everyone_contacted_by"]
+    if left == 0:
+        console.print("Every lead has been contacted.")
+    elif by is None:
+        why = "the campaign is not running" if status != "active" else "no active identity"
+        console.print(f"{left} leads not contacted yet; no forecast: {why}.")
+    else:
+        console.print(
+            f"{left} leads not contacted yet at {forecast['invitations_per_day']} invitations "
+            f"a day: everyone contacted by {by:%Y-%m-%d %H:%M} UTC (estimate)."
+        )
 
 
 def register(app: typer.Typer) -> None:

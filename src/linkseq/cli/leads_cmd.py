@@ -11,7 +11,7 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from linkseq.cli._common import clock, console, open_session, print_json
+from linkseq.cli._common import clock, console, find_lead, open_session, print_json
 from linkseq.errors import InputError, NotFoundError
 from linkseq.settings import Settings
 from linkseq.store.enums import EnrollmentState, IdentityStatus
@@ -20,7 +20,8 @@ from linkseq.store.models import Campaign, Enrollment, Identity, Lead
 __all__ = ["register"]
 
 leads_app = typer.Typer(
-    help="Leads: import, search, list.\n\nExample: linkseq leads import leads.csv --campaign q1",
+    help="Leads: import, search, list, why, export, forget.\n\n"
+    "Example: linkseq leads import leads.csv --campaign q1",
     no_args_is_help=True,
 )
 
@@ -42,6 +43,12 @@ def import_cmd(
         bool, typer.Option("--strict", help="Refuse the whole file if any row is bad.")
     ] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
+    allow_forgotten: Annotated[
+        bool,
+        typer.Option(
+            "--allow-forgotten", help="Import people who asked to be forgotten (they asked back)."
+        ),
+    ] = False,
 ) -> None:
     """Import leads from a CSV file (UTF-8, comma, semicolon or tab); bad rows are reported.
 
@@ -58,6 +65,7 @@ def import_cmd(
             dry_run=dry_run,
             strict=strict,
             progress=progress,
+            allow_forgotten=allow_forgotten,
         )
     if as_json:
         print_json(report.as_dict())
@@ -69,7 +77,9 @@ def import_cmd(
         f"{len(report.bad_rows)} bad"
     )
     if report.forgotten:
-        console.print(f"{report.forgotten} skipped: they asked to be forgotten")
+        console.print(
+            f"{report.forgotten} skipped: they asked to be forgotten (--allow-forgotten to import)"
+        )
     if campaign:
         console.print(
             f"Campaign {campaign!r}: {report.enrolled} enrolled, "
@@ -281,6 +291,118 @@ def list_cmd(
             item["profile_url"],
         )
     console.print(table)
+
+
+@leads_app.command("why")
+def why_cmd(
+    lead: Annotated[str, typer.Argument(help="Lead id, profile URL or LinkedIn profile id.")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Say where a lead stands in each campaign, its next action and when, and what holds it:
+    quota, hours, pacing, delay, cooldown or a paused identity (the engine's own plan, now).
+
+    Example: linkseq leads why https://www.linkedin.com/in/jane-doe
+    """
+    from linkseq.engine.config import EngineConfig
+    from linkseq.explain import explain_lead
+
+    settings = Settings()
+    config = EngineConfig(messages_per_day=settings.messages_per_day)
+    with open_session(settings, readonly=True) as session:
+        found = find_lead(session, lead)
+        who = {"id": found.id, "name": found.full_name, "profile_url": found.profile_url}
+        items = explain_lead(session, found, now=clock().now(), config=config)
+    if as_json:
+        print_json({"lead": who, "enrollments": items})
+        return
+    console.print(f"[bold]#{who['id']} {who['name'] or who['profile_url']}[/bold]")
+    if not items:
+        console.print("Not in any campaign: `linkseq leads import FILE --campaign NAME`.")
+    for item in items:
+        verdict = item["verdict"]
+        step = item["next_step"]
+        console.print(
+            f"\n{item['campaign']} ({item['campaign_status']}), identity {item['identity']}: "
+            f"[bold]{item['state']}[/bold]"
+        )
+        if step is not None:
+            at = item["next_action_at"]
+            when = f", due {at:%Y-%m-%d %H:%M} UTC" if at is not None else ""
+            console.print(f"  next: {step['id']} ({step['type']}){when}", markup=False)
+        line = f"  {verdict['status']}: {verdict['why']}"
+        if verdict["at"] is not None:
+            line += f" (until {verdict['at']:%Y-%m-%d %H:%M} UTC)"
+        if verdict["detail"]:
+            line += f" [{verdict['detail']}]"
+        console.print(line, markup=False)
+        for event in item["history"][:3]:
+            console.print(
+                f"  {event['at']:%Y-%m-%d %H:%M} {event['from']} → {event['to']}: "
+                f"{event['reason']}",
+                markup=False,
+            )
+
+
+@leads_app.command("export")
+def export_cmd(
+    lead: Annotated[str, typer.Argument(help="Lead id, profile URL or LinkedIn profile id.")],
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="Write to this file (default: stdout).")
+    ] = None,
+) -> None:
+    """Export everything linkseq holds about one person, as JSON (a subject access request).
+
+    Example: linkseq leads export 42 --output jane-doe.json
+    """
+    import json
+
+    from linkseq.cli._common import json_default
+    from linkseq.privacy import export_person
+
+    with open_session(readonly=True) as session:
+        data = export_person(session, find_lead(session, lead))
+    if output is None:
+        print_json(data)
+        return
+    text = json.dumps(data, default=json_default, ensure_ascii=False, indent=2)
+    try:
+        output.write_text(text + "\n", encoding="utf-8")
+    except OSError as exc:
+        raise InputError(f"cannot write {output}: {exc.strerror or exc}") from None
+    console.print(f"Wrote everything held about lead #{data['lead']['id']} to {output}")
+
+
+@leads_app.command("forget")
+def forget_cmd(
+    lead: Annotated[str, typer.Argument(help="Lead id, profile URL or LinkedIn profile id.")],
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
+) -> None:
+    """Erase a person: their lead, cached messages and personal data in the audit trail. Only a
+    hash of the profile URL stays, so a later import skips them (unless --allow-forgotten).
+
+    Example: linkseq leads forget https://www.linkedin.com/in/jane-doe --yes
+    """
+    from dataclasses import asdict
+
+    from linkseq.privacy import forget_person
+
+    with open_session() as session:
+        found = find_lead(session, lead)
+        who = found.full_name or found.profile_url
+        if not yes and not typer.confirm(f"Erase everything held about {who}?", default=False):
+            raise typer.Exit(1)
+        report = forget_person(session, found, now=clock().now())
+        session.commit()
+    if as_json:
+        print_json(asdict(report))
+        return
+    console.print(
+        f"Forgotten lead #{report.lead_id}: {report.enrollments_ended} enrollment(s) ended, "
+        f"{report.audit_scrubbed} audit rows and {report.outbox_scrubbed} actions scrubbed, "
+        f"{report.threads_deleted} thread(s) and {report.messages_deleted} message(s) deleted. "
+        f"Kept: hash {report.hash[:12]}…"
+    )
 
 
 def register(app: typer.Typer) -> None:

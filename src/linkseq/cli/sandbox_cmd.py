@@ -11,7 +11,9 @@ import typer
 __all__ = ["register"]
 
 sandbox_app = typer.Typer(
-    help="The simulated Edges API + LinkedIn (no real LinkedIn touched).", no_args_is_help=True
+    help="The simulated Edges API + LinkedIn (no real LinkedIn touched).\n\n"
+    "Example: linkseq sandbox serve --port 8787",
+    no_args_is_help=True,
 )
 
 

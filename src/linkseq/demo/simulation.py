@@ -41,6 +41,8 @@ class Tick:
 
     now: datetime
     sent: int
+    accepted: int = 0
+    replied: int = 0
 
 
 def _network(people: int, identities: int) -> NetworkSpec:
@@ -68,6 +70,7 @@ class Simulation:
         config: EngineConfig | None = None,
         campaign: str | Path | dict[str, Any] | None = None,
         deliver: Callable[[str, dict[str, str], bytes], int] | None = None,
+        leads_csv: Path | None = None,
     ) -> None:
         self.sandbox = Sandbox(seed=seed, people=people, faults=faults, deliver=deliver)
         self.clock = self.sandbox.clock
@@ -91,7 +94,7 @@ class Simulation:
             for i in range(identities)
         ]
         self.spec = self._spec(campaign)
-        self._setup(people)
+        self._setup(people, leads_csv)
         self.engine = Engine(
             sessions=self.sessions,
             client=self.client,
@@ -119,7 +122,7 @@ class Simulation:
         names = [f"identity-{i + 1}" for i in range(len(self.identity_uids))]
         return parse_campaign({**spec.to_json(), "identities": names})
 
-    def _setup(self, people: int) -> None:
+    def _setup(self, people: int, leads_csv: Path | None) -> None:
         now = self.clock.now()
         with self.sessions() as session:
             identities = []
@@ -152,10 +155,13 @@ class Simulation:
             for identity in identities:
                 session.add(CampaignIdentity(campaign_id=campaign.id, identity_id=identity.id))
             session.commit()
-            with tempfile.TemporaryDirectory() as tmp:
-                path = Path(tmp) / "leads.csv"
-                path.write_text(self.sandbox.people_csv(people), encoding="utf-8")
-                import_csv(session, path, now=now)
+            if leads_csv is not None:  # a file of the same world's people (the demo's)
+                import_csv(session, leads_csv, now=now)
+            else:
+                with tempfile.TemporaryDirectory() as tmp:
+                    path = Path(tmp) / "leads.csv"
+                    path.write_text(self.sandbox.people_csv(people), encoding="utf-8")
+                    import_csv(session, path, now=now)
             lead_ids = list(session.scalars(sa.select(Lead.id).order_by(Lead.id)))
             enroll_leads(session, campaign, lead_ids, now=now)
             session.commit()
@@ -171,6 +177,8 @@ class Simulation:
         """Run the engine until the virtual date `until` (or for `days`); actions sent."""
         end = until or self.clock.now() + timedelta(days=days or 1)
         sent = 0
+        counted_at: datetime | None = None
+        accepted = replied = 0
         while self.clock.now() < end:
             report: RunReport = self.engine.run_once()
             sent += report.sent
@@ -180,8 +188,17 @@ class Simulation:
             if target > now:
                 self.sandbox.advance(to=target)
             if on_tick is not None:
-                on_tick(Tick(self.clock.now(), sent))
+                # acceptances and replies are counted in the database once per virtual hour
+                if counted_at is None or self.clock.now() - counted_at >= timedelta(hours=1):
+                    counted_at = self.clock.now()
+                    accepted, replied = self.progress()
+                on_tick(Tick(self.clock.now(), sent, accepted, replied))
         return sent
+
+    def progress(self) -> tuple[int, int]:
+        """Leads that accepted the invitation and leads that replied, so far."""
+        with self.sessions() as session:
+            return _accepted(session), _replied(session)
 
     def funnel(self) -> dict[str, int]:
         """Leads per stage of the funnel."""
@@ -197,7 +214,7 @@ class Simulation:
 def funnel(session: Session) -> dict[str, int]:
     """Counts per funnel stage: enrolled → visited → invited → accepted → messaged → replied."""
     from linkseq.store.enums import ActionKind, ActionStatus, EnrollmentState
-    from linkseq.store.models import AuditEvent, Enrollment, OutboxAction
+    from linkseq.store.models import Enrollment, OutboxAction
 
     def count(query: sa.Select[Any]) -> int:
         return int(session.execute(query).scalar_one())
@@ -216,12 +233,7 @@ def funnel(session: Session) -> dict[str, int]:
             sa.select(Enrollment.state, sa.func.count()).group_by(Enrollment.state)
         ).all()
     )
-    accepted = count(
-        sa.select(sa.func.count(sa.distinct(AuditEvent.enrollment_id))).where(
-            AuditEvent.to_state == EnrollmentState.CONNECTED.value,
-            AuditEvent.from_state == EnrollmentState.INVITED.value,
-        )
-    )
+    accepted = _accepted(session)
     return {
         "enrolled": sum(states.values()),
         "visited": did(ActionKind.VISIT),
@@ -231,3 +243,24 @@ def funnel(session: Session) -> dict[str, int]:
         "replied": states.get(EnrollmentState.REPLIED, 0),
         **{f"state:{state.value}": n for state, n in states.items()},
     }
+
+
+def _accepted(session: Session) -> int:
+    """Enrollments that went from invited to connected (the invitation was accepted)."""
+    from linkseq.store.enums import EnrollmentState
+    from linkseq.store.models import AuditEvent
+
+    query = sa.select(sa.func.count(sa.distinct(AuditEvent.enrollment_id))).where(
+        AuditEvent.to_state == EnrollmentState.CONNECTED.value,
+        AuditEvent.from_state == EnrollmentState.INVITED.value,
+    )
+    return int(session.execute(query).scalar_one())
+
+
+def _replied(session: Session) -> int:
+    """Enrollments in `replied`."""
+    from linkseq.store.enums import EnrollmentState
+    from linkseq.store.models import Enrollment
+
+    query = sa.select(sa.func.count()).where(Enrollment.state == EnrollmentState.REPLIED)
+    return int(session.execute(query).scalar_one())

@@ -132,6 +132,7 @@ def import_csv(
     dry_run: bool = False,
     strict: bool = False,
     progress: Progress | None = None,
+    allow_forgotten: bool = False,
 ) -> ImportReport:
     """Import `path`; commits unless `dry_run` (then rolls back). Raises `InputError` if refused."""
     target = campaign_by_name(session, campaign) if campaign else None
@@ -153,7 +154,9 @@ def import_csv(
             progress(done, len(unique))
 
     try:
-        written = write_leads(session, unique, now=now, progress=advance)
+        written = write_leads(
+            session, unique, now=now, progress=advance, allow_forgotten=allow_forgotten
+        )
         report.created, report.updated = written.created, written.updated
         report.unchanged, report.forgotten = written.unchanged, written.forgotten
         if target is not None:

@@ -122,17 +122,24 @@ def write_leads(
     source: str = "csv",
     progress: Callable[[int], None] | None = None,
     bulk: bool | None = None,
+    allow_forgotten: bool = False,
 ) -> WriteResult:
     """Insert new leads and enrich known ones; deduplicate `records` first with `dedupe_records`.
 
     `bulk` (default: on SQLite) takes the DB-API path of `_SqliteBulk`, which stores exactly
-    what the general Core path stores (a test checks both on varied files).
+    what the general Core path stores (a test checks both on varied files). A person who asked
+    to be forgotten (their URL's hash in `forgotten_hash`) is skipped, unless `allow_forgotten`
+    (they asked to be back) or a live lead with their URL exists again.
     """
     if bulk is None:
         bulk = session.connection().dialect.name == "sqlite"
     result = WriteResult(lead_ids=[])
-    forgotten_query = sa.select(_LEADS.c.forgotten_hash).where(_LEADS.c.forgotten_hash.is_not(None))
-    forgotten = set(session.execute(forgotten_query).scalars())
+    forgotten: set[str] = set()
+    if not allow_forgotten:
+        forgotten_query = sa.select(_LEADS.c.forgotten_hash).where(
+            _LEADS.c.forgotten_hash.is_not(None)
+        )
+        forgotten = set(session.execute(forgotten_query).scalars())
     fast = _SqliteBulk(session, now, source) if bulk else None
     try:
         _write_chunks(session, records, now, source, progress, forgotten, fast, result)
@@ -154,11 +161,9 @@ def _write_chunks(
 ) -> None:
     assert result.lead_ids is not None
     for start in range(0, len(records), CHUNK):
-        chunk = [
-            record
-            for record in records[start : start + CHUNK]
-            if not (forgotten and profile_url_hash(record.profile_url) in forgotten)
-        ]
+        chunk = list(records[start : start + CHUNK])
+        if forgotten:
+            chunk = _without_forgotten(session, chunk, forgotten)
         result.forgotten += min(CHUNK, len(records) - start) - len(chunk)
         existing = fast.existing(chunk) if fast is not None else _existing(session, chunk)
         news: list[LeadRecord] = []
@@ -377,6 +382,18 @@ class _SqliteBulk:
 
 def _urls(records: Sequence[LeadRecord]) -> list[str]:
     return [record.profile_url for record in records]
+
+
+def _without_forgotten(
+    session: Session, chunk: list[LeadRecord], forgotten: set[str]
+) -> list[LeadRecord]:
+    """The chunk minus forgotten people (those re-imported with `allow_forgotten` stay)."""
+    hit = [r for r in chunk if profile_url_hash(r.profile_url) in forgotten]
+    if not hit:
+        return chunk
+    back = set(_ids_by_url(session, [r.profile_url for r in hit]))
+    drop = {id(r) for r in hit if r.profile_url not in back}
+    return [r for r in chunk if id(r) not in drop]
 
 
 def _ids_by_url(session: Session, urls: list[str]) -> dict[str, int]:
