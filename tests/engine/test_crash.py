@@ -116,6 +116,7 @@ def _one_run(seed: int, server: Served, zygote: Zygote, template: Path, tmp: Pat
         h.close()
 
 
+@pytest.mark.timeout(1200)
 def test_sigkill_at_seeded_points_never_sends_twice(
     server: Served, zygote: Zygote, template: Path, tmp_path: Path
 ) -> None:
