@@ -8,14 +8,10 @@ The identity's lease is released with that time, so no worker looks at it earlie
 
 from __future__ import annotations
 
-import contextlib
-import dataclasses
-import functools
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import sqlalchemy as sa
 import structlog
@@ -27,9 +23,10 @@ from linkseq.edges import AuthenticationError, AuthExpired, EdgesClient, EdgesEr
 from linkseq.engine.actions import ActionResult, perform, reconcile, withdraw_or_close
 from linkseq.engine.admission import admit
 from linkseq.engine.config import EngineConfig
-from linkseq.engine.quotas import identity_quotas, last_action_at
+from linkseq.engine.planner import CampaignInfo, active_campaigns, build_plan, campaign_pacing
+from linkseq.engine.quotas import identity_quotas
 from linkseq.engine.recovery import pause_identity
-from linkseq.engine.steps import load_spec, step_at, step_kind
+from linkseq.engine.steps import load_spec, step_at
 from linkseq.engine.sync import (
     ensure_profile_id,
     last_synced,
@@ -38,14 +35,13 @@ from linkseq.engine.sync import (
     sync_sent_invitations,
 )
 from linkseq.planning.hours import is_open
-from linkseq.planning.pacing import Pacing, StepKind, draw_gap, pass_rng
+from linkseq.planning.pacing import StepKind, draw_gap, pass_rng
 from linkseq.planning.quota import Action
-from linkseq.planning.schedule import Candidate, HoldReason, Plan, plan_identity_pass
-from linkseq.store.enums import CampaignStatus, EnrollmentState, IdentityStatus, SyncKind
+from linkseq.planning.schedule import HoldReason, Plan
+from linkseq.store.enums import EnrollmentState, IdentityStatus, SyncKind
 from linkseq.store.leases import claim_identity_lease, release_lease, renew_lease
 from linkseq.store.models import (
     Campaign,
-    CampaignIdentity,
     Enrollment,
     Identity,
     Lead,
@@ -95,15 +91,6 @@ class RunReport:
     def errors(self) -> list[str]:
         """Identities whose pass failed, with the reason."""
         return [f"{r.identity}: {r.error}" for r in self.identities if r.error]
-
-
-def _zone(name: str | None) -> ZoneInfo | None:
-    if not name:
-        return None
-    try:
-        return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
-        return None
 
 
 class Engine:
@@ -220,19 +207,6 @@ class Engine:
     def _now(self) -> datetime:
         return self.clock.now()
 
-    def _campaigns(
-        self, session: Session, identity: Identity
-    ) -> dict[int, tuple[Campaign, CampaignSpec]]:
-        rows = session.scalars(
-            sa.select(Campaign)
-            .join(CampaignIdentity, CampaignIdentity.campaign_id == Campaign.id)
-            .where(
-                CampaignIdentity.identity_id == identity.id,
-                Campaign.status == CampaignStatus.ACTIVE,
-            )
-        ).all()
-        return {c.id: (c, load_spec(c.id, c.spec)) for c in rows}
-
     def _spec(self, session: Session) -> Callable[[int], CampaignSpec]:
         def get(campaign_id: int) -> CampaignSpec:
             campaign = session.get(Campaign, campaign_id)
@@ -282,7 +256,7 @@ class Engine:
             load_spec=self._spec(session),
             now=self._now,
         )
-        campaigns = self._campaigns(session, identity)
+        campaigns = active_campaigns(session, identity.id)
         ids = list(campaigns)
         if not ids:
             report.next_wake = self._now() + cfg.idle_wake
@@ -330,7 +304,7 @@ class Engine:
                     client=self.client,
                     identity=identity,
                     enrollment=enrollment,
-                    spec=campaigns[enrollment.campaign_id][1],
+                    spec=campaigns[enrollment.campaign_id].spec,
                     invitation_urn=urn,
                     now=self._now,
                     dry_run=self.dry_run,
@@ -357,90 +331,11 @@ class Engine:
             )
         ).first()
 
-    def _candidates(
-        self,
-        session: Session,
-        identity: Identity,
-        campaigns: dict[int, tuple[Campaign, CampaignSpec]],
-        horizon: datetime,
-    ) -> tuple[list[Candidate], dict[str, Enrollment]]:
-        due = self._due(session, identity, _PLANNED_STATES, list(campaigns), horizon, 2000)
-        leads = {
-            lead.id: lead
-            for lead in session.scalars(
-                sa.select(Lead).where(Lead.id.in_({e.lead_id for e in due}))
-            )
-        }
-        candidates: list[Candidate] = []
-        by_key: dict[str, Enrollment] = {}
-        for enrollment in due:
-            campaign, spec = campaigns[enrollment.campaign_id]
-            step = step_at(spec.steps, enrollment.step_index)
-            kind = step_kind(step, enrollment.message_count) if step is not None else None
-            if kind is None or enrollment.next_action_at is None:
-                continue
-            schedule = spec.schedule
-            tz = _lead_zone(
-                schedule.timezone,
-                leads[enrollment.lead_id].timezone,
-                identity.timezone,
-                schedule.fixed_timezone,
-                schedule.default_timezone,
-            )
-            key = str(enrollment.id)
-            by_key[key] = enrollment
-            candidates.append(
-                Candidate(
-                    key=key,
-                    kind=kind,
-                    campaign=campaign.name,
-                    due_at=enrollment.next_action_at,
-                    tz=tz,
-                    priority=spec.priority,
-                )
-            )
-        return _batch_messages(candidates, self._now(), self.config), by_key
-
-    def _plan(
-        self,
-        session: Session,
-        identity: Identity,
-        campaigns: dict[int, tuple[Campaign, CampaignSpec]],
-    ) -> tuple[Plan, dict[str, Enrollment]]:
-        now = self._now()
-        pacing = _pacing(campaigns)
-        candidates, by_key = self._candidates(session, identity, campaigns, now + pacing.horizon)
-        caps = {
-            cid: {
-                Action.visit: spec.caps.visit,
-                Action.connect: spec.caps.connect,
-                Action.message: spec.caps.message,
-                Action.inmail: spec.caps.inmail,
-            }
-            for cid, (_, spec) in campaigns.items()
-        }
-        quotas, campaign_caps = identity_quotas(
-            session, identity=identity, now=now, config=self.config, campaign_caps=caps
-        )
-        names = {cid: campaign.name for cid, (campaign, _) in campaigns.items()}
-        last = last_action_at(session, identity.id)
-        plan = plan_identity_pass(
-            now=now,
-            candidates=candidates,
-            quotas=quotas,
-            schedules={c.name: s.schedule.working_schedule() for c, s in campaigns.values()},
-            last_action_at=last,
-            pacing=pacing,
-            rng=pass_rng(identity.uid, last),
-            campaign_quotas={(names[cid], a): q for (cid, a), q in campaign_caps.items()},
-        )
-        return plan, by_key
-
     def _plan_and_send(
         self,
         session: Session,
         identity: Identity,
-        campaigns: dict[int, tuple[Campaign, CampaignSpec]],
+        campaigns: dict[int, CampaignInfo],
         report: IdentityReport,
     ) -> None:
         """Send the first planned action; a message opens a short burst of due messages.
@@ -449,7 +344,7 @@ class Engine:
         when the burst starts, and the burst stops once `max_race` has passed since it, or after
         `max_batch` messages. Other actions go one per pass, at the pace the plan spread them.
         """
-        plan, by_key = self._plan(session, identity, campaigns)
+        plan = build_plan(session, identity, campaigns, now=self._now(), config=self.config).plan
         report.plan = plan
         if not plan.go or self.stopping:
             return
@@ -464,8 +359,8 @@ class Engine:
         ]
         if first.candidate.kind not in _MESSAGE_KINDS or self.dry_run:
             burst = [first.candidate]
-        schedules = {c.name: s.schedule.working_schedule() for c, s in campaigns.values()}
-        pacing = _pacing(campaigns)
+        schedules = {info.name: info.schedule for info in campaigns.values()}
+        pacing = campaign_pacing(campaigns)
         rng = pass_rng(identity.uid, self._now())
         synced_at: datetime | None = None
         sent = 0
@@ -479,11 +374,13 @@ class Engine:
                     break
                 if not is_open(schedules[candidate.campaign], candidate.tz, self._now()):
                     continue
-            enrollment = by_key[candidate.key]
+            enrollment = session.get(Enrollment, int(candidate.key))
+            if enrollment is None:
+                continue
             session.refresh(enrollment)
             if enrollment.state not in _PLANNED_STATES:
                 continue
-            spec = campaigns[enrollment.campaign_id][1]
+            spec = campaigns[enrollment.campaign_id].spec
             step = step_at(spec.steps, enrollment.step_index)
             if isinstance(step, MessageStep | InmailStep) and not self.dry_run:
                 synced_at = self._fresh_conversations(session, identity, synced_at, report)
@@ -533,7 +430,7 @@ class Engine:
         self,
         session: Session,
         identity: Identity,
-        campaigns: dict[int, tuple[Campaign, CampaignSpec]],
+        campaigns: dict[int, CampaignInfo],
     ) -> bool:
         """True while the identity may still send a message now (limits recomputed)."""
         quotas, _ = identity_quotas(
@@ -585,52 +482,7 @@ class Engine:
         return max(min(times), soon)
 
 
-def _batch_messages(
-    candidates: list[Candidate], now: datetime, config: EngineConfig
-) -> list[Candidate]:
-    """Hold due messages until `batch_min` are due or the oldest waited `batch_wait`.
-
-    One conversations sync then serves a burst of messages (guide §15 per batch, not per lead).
-    """
-    due = [c for c in candidates if c.kind in _MESSAGE_KINDS and c.due_at <= now]
-    if not due or len(due) >= config.batch_min:
-        return candidates
-    oldest = min(c.due_at for c in due)
-    if oldest + config.batch_wait <= now:
-        return candidates
-    release = oldest + config.batch_wait
-    return [dataclasses.replace(c, due_at=release) if c in due else c for c in candidates]
-
-
 def _disconnected(session: Session, identity: Identity) -> bool:
     """True when the identity was paused during the pass (AUTH_EXPIRED on a send)."""
     session.refresh(identity)
     return identity.status is not IdentityStatus.ACTIVE
-
-
-@functools.lru_cache(maxsize=4096)
-def _lead_zone(
-    policy: str, lead_tz: str | None, identity_tz: str | None, fixed: str | None, default: str
-) -> ZoneInfo:
-    """The zone a lead's hours are read in: the campaign's policy, then its default zone."""
-    if policy == "fixed":
-        return _zone(fixed) or _zone(default) or ZoneInfo("UTC")
-    if policy == "lead":
-        return _zone(lead_tz) or _zone(identity_tz) or _zone(default) or ZoneInfo("UTC")
-    return _zone(identity_tz) or _zone(default) or ZoneInfo("UTC")
-
-
-def _pacing(campaigns: dict[int, tuple[Campaign, CampaignSpec]]) -> Pacing:
-    """The most careful pacing of the identity's campaigns."""
-    paces = [spec.pacing.pacing() for _, spec in campaigns.values()]
-    if not paces:
-        return Pacing()
-    return Pacing(
-        min_gap=max(p.min_gap for p in paces),
-        max_gap=max(p.max_gap for p in paces),
-    )
-
-
-@contextlib.contextmanager
-def _noop() -> Iterator[None]:
-    yield
