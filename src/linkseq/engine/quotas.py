@@ -41,7 +41,7 @@ OUTREACH = {
     ActionKind.MESSAGE: Action.message,
     ActionKind.INMAIL: Action.inmail,
 }
-_COUNTED = (
+COUNTED = (
     ActionStatus.SENT,
     ActionStatus.RECONCILED,
     ActionStatus.SENDING,
@@ -59,7 +59,7 @@ def _sent_times(
         .where(
             OutboxAction.identity_id == identity_id,
             OutboxAction.kind.in_(list(OUTREACH)),
-            OutboxAction.status.in_(_COUNTED),
+            OutboxAction.status.in_(COUNTED),
             stamp > since,
         )
     ).all()
@@ -139,7 +139,7 @@ def last_action_at(session: Session, identity_id: int) -> datetime | None:
         sa.select(stamp).where(
             OutboxAction.identity_id == identity_id,
             OutboxAction.kind.in_(list(OUTREACH)),
-            OutboxAction.status.in_(_COUNTED),
+            OutboxAction.status.in_(COUNTED),
         )
     ).scalar_one_or_none()
     if value is not None and value.tzinfo is None:

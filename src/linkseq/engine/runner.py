@@ -18,15 +18,23 @@ import structlog
 from sqlalchemy.orm import Session, sessionmaker
 
 from linkseq.campaigns import CampaignSpec, InmailStep, MessageStep
-from linkseq.clock import Clock
+from linkseq.clock import Clock, ensure_utc
 from linkseq.edges import AuthenticationError, AuthExpired, EdgesClient, EdgesError, NoValidAccount
-from linkseq.engine.actions import ActionResult, perform, reconcile, withdraw_or_close
+from linkseq.engine.actions import ActionResult, kind_of, perform, reconcile, withdraw_or_close
 from linkseq.engine.admission import admit
 from linkseq.engine.config import EngineConfig
-from linkseq.engine.planner import CampaignInfo, active_campaigns, build_plan, campaign_pacing
-from linkseq.engine.quotas import identity_quotas
+from linkseq.engine.limits import load_remote_limits, refresh_remote_limits
+from linkseq.engine.planner import (
+    CampaignInfo,
+    IdentityPlan,
+    active_campaigns,
+    build_plan,
+    campaign_pacing,
+)
+from linkseq.engine.quotas import COUNTED as OUTBOX_COUNTED
+from linkseq.engine.quotas import OUTREACH, identity_quotas
 from linkseq.engine.recovery import pause_identity
-from linkseq.engine.steps import load_spec, step_at
+from linkseq.engine.steps import load_spec, step_at, step_kind
 from linkseq.engine.sync import (
     ensure_profile_id,
     last_synced,
@@ -35,16 +43,17 @@ from linkseq.engine.sync import (
     sync_sent_invitations,
 )
 from linkseq.planning.hours import is_open
-from linkseq.planning.pacing import StepKind, draw_gap, pass_rng
+from linkseq.planning.pacing import ACTION_OF_KIND, StepKind, draw_gap, pass_rng
 from linkseq.planning.quota import Action
 from linkseq.planning.schedule import HoldReason, Plan
-from linkseq.store.enums import EnrollmentState, IdentityStatus, SyncKind
+from linkseq.store.enums import ActionKind, EnrollmentState, IdentityStatus, SyncKind
 from linkseq.store.leases import claim_identity_lease, release_lease, renew_lease
 from linkseq.store.models import (
     Campaign,
     Enrollment,
     Identity,
     Lead,
+    OutboxAction,
     SentInvitation,
 )
 
@@ -245,6 +254,54 @@ class Engine:
             )
         )
 
+    def _has_due(
+        self,
+        session: Session,
+        identity: Identity,
+        state: EnrollmentState,
+        campaign_ids: list[int],
+        until: datetime,
+    ) -> bool:
+        """True when an enrollment in `state` is due (a cheap probe before loading rows)."""
+        return (
+            session.execute(
+                sa.select(Enrollment.id)
+                .where(
+                    Enrollment.identity_id == identity.id,
+                    Enrollment.state == state,
+                    Enrollment.next_action_at <= until,
+                    Enrollment.campaign_id.in_(campaign_ids),
+                )
+                .limit(1)
+            ).first()
+            is not None
+        )
+
+    def _pending_count(self, session: Session, identity: Identity) -> int:
+        """Invitations of the identity still pending, from the sent-invitations cache and the
+        invitations sent since that cache was last synced."""
+        cached = session.execute(
+            sa.select(sa.func.count()).where(
+                SentInvitation.identity_id == identity.id, SentInvitation.withdrawn_at.is_(None)
+            )
+        ).scalar_one()
+        since = last_synced(session, identity.id, SyncKind.SENT_INVITATIONS)
+        invited = sa.select(sa.func.count()).where(
+            Enrollment.identity_id == identity.id, Enrollment.state == EnrollmentState.INVITED
+        )
+        if since is None:
+            return int(session.execute(invited).scalar_one())
+        return max(int(cached), 0) + int(
+            session.execute(
+                sa.select(sa.func.count()).where(
+                    OutboxAction.identity_id == identity.id,
+                    OutboxAction.kind == ActionKind.CONNECT,
+                    OutboxAction.status.in_(OUTBOX_COUNTED),
+                    sa.func.coalesce(OutboxAction.sent_at, OutboxAction.created_at) > since,
+                )
+            ).scalar_one()
+        )
+
     def _pass(self, session: Session, identity: Identity, report: IdentityReport) -> None:
         cfg = self.config
         ensure_profile_id(session, self.client, identity, now=self._now())
@@ -261,58 +318,74 @@ class Engine:
         if not ids:
             report.next_wake = self._now() + cfg.idle_wake
             return
-        new = self._due(
-            session, identity, [EnrollmentState.NEW], ids, self._now(), cfg.admission_batch
-        )
-        expired = self._due(
-            session, identity, [EnrollmentState.INVITED], ids, self._now(), cfg.withdrawals_per_pass
-        )
+        now = self._now()
+        has_new = self._has_due(session, identity, EnrollmentState.NEW, ids, now)
+        has_expired = self._has_due(session, identity, EnrollmentState.INVITED, ids, now)
         # --- syncs (guide §14) ---
         if self._stale(session, identity, SyncKind.CONNECTIONS, cfg.connections_every) or (
-            new and self._stale(session, identity, SyncKind.CONNECTIONS, cfg.connections_before_new)
+            has_new
+            and self._stale(session, identity, SyncKind.CONNECTIONS, cfg.connections_before_new)
         ):
             sync_connections(session, self.client, identity, now=self._now())
             report.syncs.append("connections")
             session.commit()
-        if (new or expired) and self._stale(
+        if (has_new or has_expired) and self._stale(
             session, identity, SyncKind.SENT_INVITATIONS, cfg.invitations_every
         ):
             sync_sent_invitations(session, self.client, identity, now=self._now())
             report.syncs.append("sent_invitations")
             session.commit()
         if self._stale(session, identity, SyncKind.CONVERSATIONS, cfg.conversations_every) or (
-            new and self._stale(session, identity, SyncKind.CONVERSATIONS, cfg.freshness * 60)
+            has_new and self._stale(session, identity, SyncKind.CONVERSATIONS, cfg.freshness * 60)
         ):
             sync_conversations(session, self.client, identity, now=self._now())
             report.syncs.append("conversations")
             session.commit()
+        # Edges' own count of each action the campaigns use, at most once a day
+        if not self.dry_run and refresh_remote_limits(
+            session, self.client, identity, _actions_of(campaigns), now=self._now()
+        ):
+            report.syncs.append("limits")
+            session.commit()
         # --- admission (guide §10, §17) ---
-        if new:
-            new = [e for e in new if e.state is EnrollmentState.NEW]
+        if has_new:
+            new = [
+                e
+                for e in self._due(
+                    session, identity, [EnrollmentState.NEW], ids, self._now(), cfg.admission_batch
+                )
+                if e.state is EnrollmentState.NEW
+            ]
             report.admitted = admit(
                 session, identity=identity, enrollments=new, now=self._now(), cooldown=cfg.cooldown
             )
             session.commit()
         # --- stale invitations ---
-        for enrollment in self._due(
-            session, identity, [EnrollmentState.INVITED], ids, self._now(), cfg.withdrawals_per_pass
-        ):
-            urn = self._pending_urn(session, identity, enrollment)
-            report.results.append(
-                withdraw_or_close(
-                    session,
-                    client=self.client,
-                    identity=identity,
-                    enrollment=enrollment,
-                    spec=campaigns[enrollment.campaign_id].spec,
-                    invitation_urn=urn,
-                    now=self._now,
-                    dry_run=self.dry_run,
+        if has_expired:
+            for enrollment in self._due(
+                session,
+                identity,
+                [EnrollmentState.INVITED],
+                ids,
+                self._now(),
+                cfg.withdrawals_per_pass,
+            ):
+                urn = self._pending_urn(session, identity, enrollment)
+                report.results.append(
+                    withdraw_or_close(
+                        session,
+                        client=self.client,
+                        identity=identity,
+                        enrollment=enrollment,
+                        spec=campaigns[enrollment.campaign_id].spec,
+                        invitation_urn=urn,
+                        now=self._now,
+                        dry_run=self.dry_run,
+                    )
                 )
-            )
         # --- plan and send ---
-        self._plan_and_send(session, identity, campaigns, report)
-        report.next_wake = self._wake(session, identity, ids, report)
+        built = self._plan_and_send(session, identity, campaigns, report)
+        report.next_wake = self._wake(session, identity, ids, report, built)
 
     def _pending_urn(
         self, session: Session, identity: Identity, enrollment: Enrollment
@@ -337,20 +410,29 @@ class Engine:
         identity: Identity,
         campaigns: dict[int, CampaignInfo],
         report: IdentityReport,
-    ) -> None:
+    ) -> IdentityPlan:
         """Send the first planned action; a message opens a short burst of due messages.
 
         Messages share one conversations sync (guide §15): the sync is at most `freshness` old
         when the burst starts, and the burst stops once `max_race` has passed since it, or after
         `max_batch` messages. Other actions go one per pass, at the pace the plan spread them.
         """
-        plan = build_plan(session, identity, campaigns, now=self._now(), config=self.config).plan
+        built = build_plan(
+            session,
+            identity,
+            campaigns,
+            now=self._now(),
+            config=self.config,
+            remote=load_remote_limits(session, identity.id),
+            pending_invitations=self._pending_count(session, identity),
+        )
+        plan = built.plan
         report.plan = plan
         if not plan.go or self.stopping:
-            return
+            return built
         first = plan.go[0]
         if not self._wait_until(session, identity, first.at):
-            return
+            return built
         burst = [first.candidate] + [
             c
             for c in [p.candidate for p in plan.go[1:]]
@@ -407,6 +489,7 @@ class Engine:
                 break
             if result.outcome in ("sent", "uncertain"):
                 sent += 1
+        return built
 
     def _wait_until(self, session: Session, identity: Identity, at: datetime) -> bool:
         """Wait (the injected sleep) until `at`, keeping the lease; False when stopping."""
@@ -455,31 +538,90 @@ class Engine:
         return synced_at or last
 
     def _wake(
-        self, session: Session, identity: Identity, campaign_ids: list[int], report: IdentityReport
+        self,
+        session: Session,
+        identity: Identity,
+        campaign_ids: list[int],
+        report: IdentityReport,
+        built: IdentityPlan,
     ) -> datetime:
-        """When the identity next has work: a planned or held action, a due step, a sync."""
+        """When the identity next has work: a planned or held action, a due step, a sync.
+
+        A time at which the action would still be held by its quota is moved to the quota's
+        next slot, so the identity is not woken only to find the limit still used up.
+        """
         now = self._now()
         soon = now + timedelta(seconds=1)
-        times: list[datetime] = [now + self.config.idle_wake]
+        cfg = self.config
+        times: list[datetime] = [now + cfg.idle_wake]
+        quotas = built.quotas
+
+        def usable(at: datetime | None, action: Action) -> datetime | None:
+            if at is None:
+                return None
+            status = quotas.get(action)
+            if status is None or status.remaining > 0:
+                return at
+            return None if status.next_slot_at is None else max(at, status.next_slot_at)
+
         plan = report.plan
         if plan is not None:
             # planned but not sent in this pass (batch full): as soon as the pacing allows
             times += [max(p.at, soon) for p in plan.go[len(report.results) :]]
-            times += [h.earliest for h in plan.held if h.earliest is not None]
-        # a step that becomes due later (leads already due and held are covered by the plan)
-        nxt = session.execute(
-            sa.select(sa.func.min(Enrollment.next_action_at)).where(
+            for held in plan.held:
+                at = usable(held.earliest, held.candidate.action)
+                if at is not None:
+                    times.append(at)
+        # steps that become due later, per (campaign, step, message count): each group's first
+        rows = session.execute(
+            sa.select(
+                Enrollment.campaign_id,
+                Enrollment.state,
+                Enrollment.step_index,
+                Enrollment.message_count,
+                sa.func.min(Enrollment.next_action_at),
+            )
+            .where(
                 Enrollment.identity_id == identity.id,
                 Enrollment.state.in_(_WAKE_STATES),
                 Enrollment.campaign_id.in_(campaign_ids),
                 Enrollment.next_action_at > now,
             )
-        ).scalar_one_or_none()
-        if nxt is not None:
-            times.append(nxt)
+            .group_by(
+                Enrollment.campaign_id,
+                Enrollment.state,
+                Enrollment.step_index,
+                Enrollment.message_count,
+            )
+        ).all()
+        specs = {cid: self._spec(session)(cid) for cid in {r[0] for r in rows}}
+        for cid, state, index, messages, due in rows:
+            if due is None:
+                continue
+            when: datetime | None = ensure_utc(due)
+            if state in _PLANNED_STATES:
+                step = step_at(specs[cid].steps, index)
+                kind = step_kind(step, messages) if step is not None else None
+                if kind is not None:
+                    when = usable(when, ACTION_OF_KIND[kind])
+            if when is not None:
+                times.append(when)
+        # the next periodic sync
+        for sync_kind, every in (
+            (SyncKind.CONVERSATIONS, cfg.conversations_every),
+            (SyncKind.CONNECTIONS, cfg.connections_every),
+        ):
+            last = last_synced(session, identity.id, sync_kind)
+            times.append(now if last is None else ensure_utc(last) + every)
         if any(r.outcome == "uncertain" for r in report.results):
             times.append(now + timedelta(minutes=1))
         return max(min(times), soon)
+
+
+def _actions_of(campaigns: dict[int, CampaignInfo]) -> list[Action]:
+    """The limited actions the identity's campaigns use."""
+    kinds = {kind_of(step) for info in campaigns.values() for step in info.spec.steps} - {None}
+    return [OUTREACH[k] for k in sorted(k for k in kinds if k is not None) if k in OUTREACH]
 
 
 def _disconnected(session: Session, identity: Identity) -> bool:
