@@ -55,6 +55,7 @@ from linkseq.store.models import (
     Lead,
     OutboxAction,
     SentInvitation,
+    SyncState,
 )
 
 __all__ = ["Engine", "IdentityReport", "RunReport"]
@@ -304,6 +305,9 @@ class Engine:
 
     def _pass(self, session: Session, identity: Identity, report: IdentityReport) -> None:
         cfg = self.config
+        # one query puts every sync_state row of the identity in the session: the many
+        # `last_synced` / limits reads of the pass are then identity-map hits, not queries
+        session.scalars(sa.select(SyncState).where(SyncState.identity_id == identity.id)).all()
         ensure_profile_id(session, self.client, identity, now=self._now())
         session.commit()
         report.reconciled = reconcile(
@@ -385,7 +389,7 @@ class Engine:
                 )
         # --- plan and send ---
         built = self._plan_and_send(session, identity, campaigns, report)
-        report.next_wake = self._wake(session, identity, ids, report, built)
+        report.next_wake = self._wake(session, identity, campaigns, report, built)
 
     def _pending_urn(
         self, session: Session, identity: Identity, enrollment: Enrollment
@@ -541,7 +545,7 @@ class Engine:
         self,
         session: Session,
         identity: Identity,
-        campaign_ids: list[int],
+        campaigns: dict[int, CampaignInfo],
         report: IdentityReport,
         built: IdentityPlan,
     ) -> datetime:
@@ -584,7 +588,7 @@ class Engine:
             .where(
                 Enrollment.identity_id == identity.id,
                 Enrollment.state.in_(_WAKE_STATES),
-                Enrollment.campaign_id.in_(campaign_ids),
+                Enrollment.campaign_id.in_(list(campaigns)),
                 Enrollment.next_action_at > now,
             )
             .group_by(
@@ -594,13 +598,12 @@ class Engine:
                 Enrollment.message_count,
             )
         ).all()
-        specs = {cid: self._spec(session)(cid) for cid in {r[0] for r in rows}}
         for cid, state, index, messages, due in rows:
             if due is None:
                 continue
             when: datetime | None = ensure_utc(due)
             if state in _PLANNED_STATES:
-                step = step_at(specs[cid].steps, index)
+                step = step_at(campaigns[cid].spec.steps, index)
                 kind = step_kind(step, messages) if step is not None else None
                 if kind is not None:
                     when = usable(when, ACTION_OF_KIND[kind])
