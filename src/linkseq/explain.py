@@ -1,8 +1,8 @@
 """`linkseq leads why`: what holds a lead, recomputed with the engine's own planner.
 
 For a lead due now (ready, connected, messaged) the answer is the engine's plan for the
-identity at this instant (`Engine._plan` → `Plan.why`): it goes, or it is held by quota, hours,
-pacing, delay or cooldown, with the earliest time it could go. The other states are explained
+identity at this instant (`linkseq.engine.planner.build_plan` → `Plan.why`): it goes, or it
+is held by quota, hours, pacing, delay or cooldown, with the earliest time it could go. The other states are explained
 from what is stored: a paused identity or campaign, admission pending, an invitation waiting.
 """
 
@@ -12,7 +12,7 @@ from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session
 
 from linkseq.engine.config import EngineConfig
 from linkseq.engine.steps import load_spec, step_at
@@ -34,24 +34,11 @@ def _plan_verdict(
     session: Session, identity: Identity, enrollment: Enrollment, now: datetime,
     config: EngineConfig,
 ) -> dict[str, Any]:  # fmt: skip
-    from linkseq.edges import EdgesClient
-    from linkseq.engine.runner import Engine
+    from linkseq.engine.planner import active_campaigns, build_plan
 
-    # The planner never calls Edges: this client is only there to build the engine.
-    client = EdgesClient("planning-only", rate_limit=None)
-    try:
-        engine = Engine(
-            sessions=sessionmaker(bind=session.get_bind()),
-            client=client,
-            clock=_Fixed(now),
-            config=config,
-            owner="why",
-            dry_run=True,
-        )
-        campaigns = engine._campaigns(session, identity)
-        plan, _ = engine._plan(session, identity, campaigns)
-    finally:
-        client.close()
+    plan = build_plan(
+        session, identity, active_campaigns(session, identity.id), now=now, config=config
+    ).plan
     answer = plan.why(str(enrollment.id))
     if isinstance(answer, Planned):
         when = "now" if answer.at <= now else f"at {answer.at:%Y-%m-%d %H:%M} UTC"

@@ -167,13 +167,16 @@ def test_blocked_statuses_wait_for_the_latest_slot() -> None:
 
 
 def test_remote_limits_correct_the_local_count() -> None:
-    local = QuotaStatus(20, None, "smart_limit")
+    # linkseq sent 2 in the window; at T0 - H Edges counted 15 (13 unknown sends elsewhere)
+    sent = [T0 - 2 * H, T0 - timedelta(minutes=30)]  # the second after the observation
     remote = RemoteLimit(DAY, 25, 10, observed_at=T0 - H)
-    sent = [T0 - 2 * H, T0 - timedelta(minutes=30)]  # one sent after the observation
+    local = _status(T0, sent)
+    assert local.remaining == 23
     got = apply_remote_limits(local, remote, now=T0, sent_times=sent)
-    assert got == QuotaStatus(9, None, "edges")
-    # the local count is tighter: it wins
-    assert apply_remote_limits(QuotaStatus(3, None, "x"), remote, now=T0).remaining == 3
+    assert got == QuotaStatus(23 - 14, None, "edges")
+    # Edges counted no more than linkseq knows: the local count stands
+    agree = RemoteLimit(DAY, 25, 24, observed_at=T0 - H)
+    assert apply_remote_limits(local, agree, now=T0, sent_times=sent) == local
     # Edges says none left and when: wait for it
     dry = RemoteLimit(DAY, 25, 0, observed_at=T0, next_slot_at=T0 + 3 * H)
     assert apply_remote_limits(local, dry, now=T0) == QuotaStatus(0, T0 + 3 * H, "edges")
@@ -184,6 +187,16 @@ def test_remote_limits_correct_the_local_count() -> None:
     stale = RemoteLimit(DAY, 25, 0, observed_at=T0 - DAY)
     assert apply_remote_limits(local, stale, now=T0) == local
     assert _status(T0, [], remote=remote).remaining == 10
+
+
+def test_remote_agreeing_with_the_local_count_changes_nothing() -> None:
+    # Edges counted exactly linkseq's sends: the local rolling window decides, even once
+    # some of those sends have left the window since the observation (no starving after a read)
+    sent = [T0 - 20 * H, T0 - 19 * H, T0 - 2 * H]
+    remote = RemoteLimit(DAY, 25, 23, observed_at=T0 - 10 * H)
+    later = T0 + 5 * H  # the two oldest have left the window
+    local = _status(later, sent)
+    assert apply_remote_limits(local, remote, now=later, sent_times=sent) == local
 
 
 # -- the promise: a sender that obeys effective_remaining never exceeds any limit ------------

@@ -19,11 +19,21 @@ from sqlalchemy.orm import Session
 
 from linkseq.engine.config import EngineConfig
 from linkseq.engine.outbox import holds_for
-from linkseq.planning.quota import AccountLevel, Action, QuotaStatus, quota_status
+from linkseq.planning.quota import (
+    AccountLevel,
+    Action,
+    QuotaStatus,
+    RemoteLimit,
+    apply_remote_limits,
+    quota_status,
+)
 from linkseq.store.enums import ActionKind, ActionStatus
 from linkseq.store.models import Enrollment, Identity, OutboxAction
 
-__all__ = ["OUTREACH", "identity_quotas", "last_action_at"]
+__all__ = ["OUTREACH", "RemoteLimits", "identity_quotas", "last_action_at"]
+
+# Edges' answers of its limits endpoint, by action (every window the action consumes)
+RemoteLimits = dict[Action, list[RemoteLimit]]
 
 OUTREACH = {
     ActionKind.VISIT: Action.visit,
@@ -31,7 +41,7 @@ OUTREACH = {
     ActionKind.MESSAGE: Action.message,
     ActionKind.INMAIL: Action.inmail,
 }
-_COUNTED = (
+COUNTED = (
     ActionStatus.SENT,
     ActionStatus.RECONCILED,
     ActionStatus.SENDING,
@@ -49,7 +59,7 @@ def _sent_times(
         .where(
             OutboxAction.identity_id == identity_id,
             OutboxAction.kind.in_(list(OUTREACH)),
-            OutboxAction.status.in_(_COUNTED),
+            OutboxAction.status.in_(COUNTED),
             stamp > since,
         )
     ).all()
@@ -70,8 +80,14 @@ def identity_quotas(
     now: datetime,
     config: EngineConfig,
     campaign_caps: dict[int, dict[Action, int | None]],
+    remote: RemoteLimits | None = None,
+    pending_invitations: int | None = None,
 ) -> tuple[dict[Action, QuotaStatus], dict[tuple[int, Action], QuotaStatus]]:
-    """Every limit on the identity's actions now, and each campaign's own daily caps."""
+    """Every limit on the identity's actions now, and each campaign's own daily caps.
+
+    `remote` (Edges' limits endpoint) corrects the local counts: the more conservative wins.
+    `pending_invitations` at or above the configured cap holds new invitations.
+    """
     per_action, per_campaign = _sent_times(session, identity.id, now - timedelta(days=7))
     holds = holds_for(session, identity.id, now)
     everything = holds.get("*")
@@ -90,6 +106,13 @@ def identity_quotas(
             weekly_invitation_cap=config.weekly_invitation_cap,
             postponed_until=until,
         )
+        for observed in (remote or {}).get(action, []):
+            quotas[action] = apply_remote_limits(
+                quotas[action], observed, now=now, sent_times=per_action.get(action, [])
+            )
+    if pending_invitations is not None and pending_invitations >= config.pending_invitations_cap:
+        # withdrawals (or acceptances) free room; the next sync says when
+        quotas[Action.connect] = QuotaStatus(0, None, "pending_invitations_cap")
     caps: dict[tuple[int, Action], QuotaStatus] = {}
     for campaign_id, by_action in campaign_caps.items():
         for action, cap in by_action.items():
@@ -116,7 +139,7 @@ def last_action_at(session: Session, identity_id: int) -> datetime | None:
         sa.select(stamp).where(
             OutboxAction.identity_id == identity_id,
             OutboxAction.kind.in_(list(OUTREACH)),
-            OutboxAction.status.in_(_COUNTED),
+            OutboxAction.status.in_(COUNTED),
         )
     ).scalar_one_or_none()
     if value is not None and value.tzinfo is None:

@@ -8,26 +8,31 @@ The identity's lease is released with that time, so no worker looks at it earlie
 
 from __future__ import annotations
 
-import contextlib
-import dataclasses
-import functools
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import sqlalchemy as sa
 import structlog
 from sqlalchemy.orm import Session, sessionmaker
 
 from linkseq.campaigns import CampaignSpec, InmailStep, MessageStep
-from linkseq.clock import Clock
+from linkseq.clock import Clock, ensure_utc
 from linkseq.edges import AuthenticationError, AuthExpired, EdgesClient, EdgesError, NoValidAccount
-from linkseq.engine.actions import ActionResult, perform, reconcile, withdraw_or_close
+from linkseq.engine.actions import ActionResult, kind_of, perform, reconcile, withdraw_or_close
 from linkseq.engine.admission import admit
 from linkseq.engine.config import EngineConfig
-from linkseq.engine.quotas import identity_quotas, last_action_at
+from linkseq.engine.limits import load_remote_limits, refresh_remote_limits
+from linkseq.engine.planner import (
+    CampaignInfo,
+    IdentityPlan,
+    active_campaigns,
+    build_plan,
+    campaign_pacing,
+)
+from linkseq.engine.quotas import COUNTED as OUTBOX_COUNTED
+from linkseq.engine.quotas import OUTREACH, identity_quotas
 from linkseq.engine.recovery import pause_identity
 from linkseq.engine.steps import load_spec, step_at, step_kind
 from linkseq.engine.sync import (
@@ -38,18 +43,19 @@ from linkseq.engine.sync import (
     sync_sent_invitations,
 )
 from linkseq.planning.hours import is_open
-from linkseq.planning.pacing import Pacing, StepKind, draw_gap, pass_rng
+from linkseq.planning.pacing import ACTION_OF_KIND, StepKind, draw_gap, pass_rng
 from linkseq.planning.quota import Action
-from linkseq.planning.schedule import Candidate, HoldReason, Plan, plan_identity_pass
-from linkseq.store.enums import CampaignStatus, EnrollmentState, IdentityStatus, SyncKind
+from linkseq.planning.schedule import HoldReason, Plan
+from linkseq.store.enums import ActionKind, EnrollmentState, IdentityStatus, SyncKind
 from linkseq.store.leases import claim_identity_lease, release_lease, renew_lease
 from linkseq.store.models import (
     Campaign,
-    CampaignIdentity,
     Enrollment,
     Identity,
     Lead,
+    OutboxAction,
     SentInvitation,
+    SyncState,
 )
 
 __all__ = ["Engine", "IdentityReport", "RunReport"]
@@ -95,15 +101,6 @@ class RunReport:
     def errors(self) -> list[str]:
         """Identities whose pass failed, with the reason."""
         return [f"{r.identity}: {r.error}" for r in self.identities if r.error]
-
-
-def _zone(name: str | None) -> ZoneInfo | None:
-    if not name:
-        return None
-    try:
-        return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
-        return None
 
 
 class Engine:
@@ -220,19 +217,6 @@ class Engine:
     def _now(self) -> datetime:
         return self.clock.now()
 
-    def _campaigns(
-        self, session: Session, identity: Identity
-    ) -> dict[int, tuple[Campaign, CampaignSpec]]:
-        rows = session.scalars(
-            sa.select(Campaign)
-            .join(CampaignIdentity, CampaignIdentity.campaign_id == Campaign.id)
-            .where(
-                CampaignIdentity.identity_id == identity.id,
-                Campaign.status == CampaignStatus.ACTIVE,
-            )
-        ).all()
-        return {c.id: (c, load_spec(c.id, c.spec)) for c in rows}
-
     def _spec(self, session: Session) -> Callable[[int], CampaignSpec]:
         def get(campaign_id: int) -> CampaignSpec:
             campaign = session.get(Campaign, campaign_id)
@@ -271,8 +255,59 @@ class Engine:
             )
         )
 
+    def _has_due(
+        self,
+        session: Session,
+        identity: Identity,
+        state: EnrollmentState,
+        campaign_ids: list[int],
+        until: datetime,
+    ) -> bool:
+        """True when an enrollment in `state` is due (a cheap probe before loading rows)."""
+        return (
+            session.execute(
+                sa.select(Enrollment.id)
+                .where(
+                    Enrollment.identity_id == identity.id,
+                    Enrollment.state == state,
+                    Enrollment.next_action_at <= until,
+                    Enrollment.campaign_id.in_(campaign_ids),
+                )
+                .limit(1)
+            ).first()
+            is not None
+        )
+
+    def _pending_count(self, session: Session, identity: Identity) -> int:
+        """Invitations of the identity still pending, from the sent-invitations cache and the
+        invitations sent since that cache was last synced."""
+        cached = session.execute(
+            sa.select(sa.func.count()).where(
+                SentInvitation.identity_id == identity.id, SentInvitation.withdrawn_at.is_(None)
+            )
+        ).scalar_one()
+        since = last_synced(session, identity.id, SyncKind.SENT_INVITATIONS)
+        invited = sa.select(sa.func.count()).where(
+            Enrollment.identity_id == identity.id, Enrollment.state == EnrollmentState.INVITED
+        )
+        if since is None:
+            return int(session.execute(invited).scalar_one())
+        return max(int(cached), 0) + int(
+            session.execute(
+                sa.select(sa.func.count()).where(
+                    OutboxAction.identity_id == identity.id,
+                    OutboxAction.kind == ActionKind.CONNECT,
+                    OutboxAction.status.in_(OUTBOX_COUNTED),
+                    sa.func.coalesce(OutboxAction.sent_at, OutboxAction.created_at) > since,
+                )
+            ).scalar_one()
+        )
+
     def _pass(self, session: Session, identity: Identity, report: IdentityReport) -> None:
         cfg = self.config
+        # one query puts every sync_state row of the identity in the session: the many
+        # `last_synced` / limits reads of the pass are then identity-map hits, not queries
+        session.scalars(sa.select(SyncState).where(SyncState.identity_id == identity.id)).all()
         ensure_profile_id(session, self.client, identity, now=self._now())
         session.commit()
         report.reconciled = reconcile(
@@ -282,28 +317,26 @@ class Engine:
             load_spec=self._spec(session),
             now=self._now,
         )
-        campaigns = self._campaigns(session, identity)
+        campaigns = active_campaigns(session, identity.id)
         ids = list(campaigns)
         if not ids:
             report.next_wake = self._now() + cfg.idle_wake
             return
-        new = self._due(
-            session, identity, [EnrollmentState.NEW], ids, self._now(), cfg.admission_batch
-        )
-        expired = self._due(
-            session, identity, [EnrollmentState.INVITED], ids, self._now(), cfg.withdrawals_per_pass
-        )
+        now = self._now()
+        has_new = self._has_due(session, identity, EnrollmentState.NEW, ids, now)
+        has_expired = self._has_due(session, identity, EnrollmentState.INVITED, ids, now)
         # --- syncs (guide §14) ---
         periodic = cfg.periodic_syncs == "live"
         if (
             periodic and self._stale(session, identity, SyncKind.CONNECTIONS, cfg.connections_every)
         ) or (
-            new and self._stale(session, identity, SyncKind.CONNECTIONS, cfg.connections_before_new)
+            has_new
+            and self._stale(session, identity, SyncKind.CONNECTIONS, cfg.connections_before_new)
         ):
             sync_connections(session, self.client, identity, now=self._now())
             report.syncs.append("connections")
             session.commit()
-        if (new or expired) and self._stale(
+        if (has_new or has_expired) and self._stale(
             session, identity, SyncKind.SENT_INVITATIONS, cfg.invitations_every
         ):
             sync_sent_invitations(session, self.client, identity, now=self._now())
@@ -312,37 +345,57 @@ class Engine:
         if (
             periodic
             and self._stale(session, identity, SyncKind.CONVERSATIONS, cfg.conversations_every)
-        ) or (new and self._stale(session, identity, SyncKind.CONVERSATIONS, cfg.freshness * 60)):
+        ) or (
+            has_new and self._stale(session, identity, SyncKind.CONVERSATIONS, cfg.freshness * 60)
+        ):
             sync_conversations(session, self.client, identity, now=self._now())
             report.syncs.append("conversations")
             session.commit()
+        # Edges' own count of each action the campaigns use, at most once a day
+        if not self.dry_run and refresh_remote_limits(
+            session, self.client, identity, _actions_of(campaigns), now=self._now()
+        ):
+            report.syncs.append("limits")
+            session.commit()
         # --- admission (guide §10, §17) ---
-        if new:
-            new = [e for e in new if e.state is EnrollmentState.NEW]
+        if has_new:
+            new = [
+                e
+                for e in self._due(
+                    session, identity, [EnrollmentState.NEW], ids, self._now(), cfg.admission_batch
+                )
+                if e.state is EnrollmentState.NEW
+            ]
             report.admitted = admit(
                 session, identity=identity, enrollments=new, now=self._now(), cooldown=cfg.cooldown
             )
             session.commit()
         # --- stale invitations ---
-        for enrollment in self._due(
-            session, identity, [EnrollmentState.INVITED], ids, self._now(), cfg.withdrawals_per_pass
-        ):
-            urn = self._pending_urn(session, identity, enrollment)
-            report.results.append(
-                withdraw_or_close(
-                    session,
-                    client=self.client,
-                    identity=identity,
-                    enrollment=enrollment,
-                    spec=campaigns[enrollment.campaign_id][1],
-                    invitation_urn=urn,
-                    now=self._now,
-                    dry_run=self.dry_run,
+        if has_expired:
+            for enrollment in self._due(
+                session,
+                identity,
+                [EnrollmentState.INVITED],
+                ids,
+                self._now(),
+                cfg.withdrawals_per_pass,
+            ):
+                urn = self._pending_urn(session, identity, enrollment)
+                report.results.append(
+                    withdraw_or_close(
+                        session,
+                        client=self.client,
+                        identity=identity,
+                        enrollment=enrollment,
+                        spec=campaigns[enrollment.campaign_id].spec,
+                        invitation_urn=urn,
+                        now=self._now,
+                        dry_run=self.dry_run,
+                    )
                 )
-            )
         # --- plan and send ---
-        self._plan_and_send(session, identity, campaigns, report)
-        report.next_wake = self._wake(session, identity, ids, report)
+        built = self._plan_and_send(session, identity, campaigns, report)
+        report.next_wake = self._wake(session, identity, campaigns, report, built)
 
     def _pending_urn(
         self, session: Session, identity: Identity, enrollment: Enrollment
@@ -361,105 +414,35 @@ class Engine:
             )
         ).first()
 
-    def _candidates(
-        self,
-        session: Session,
-        identity: Identity,
-        campaigns: dict[int, tuple[Campaign, CampaignSpec]],
-        horizon: datetime,
-    ) -> tuple[list[Candidate], dict[str, Enrollment]]:
-        due = self._due(session, identity, _PLANNED_STATES, list(campaigns), horizon, 2000)
-        leads = {
-            lead.id: lead
-            for lead in session.scalars(
-                sa.select(Lead).where(Lead.id.in_({e.lead_id for e in due}))
-            )
-        }
-        candidates: list[Candidate] = []
-        by_key: dict[str, Enrollment] = {}
-        for enrollment in due:
-            campaign, spec = campaigns[enrollment.campaign_id]
-            step = step_at(spec.steps, enrollment.step_index)
-            kind = step_kind(step, enrollment.message_count) if step is not None else None
-            if kind is None or enrollment.next_action_at is None:
-                continue
-            schedule = spec.schedule
-            tz = _lead_zone(
-                schedule.timezone,
-                leads[enrollment.lead_id].timezone,
-                identity.timezone,
-                schedule.fixed_timezone,
-                schedule.default_timezone,
-            )
-            key = str(enrollment.id)
-            by_key[key] = enrollment
-            candidates.append(
-                Candidate(
-                    key=key,
-                    kind=kind,
-                    campaign=campaign.name,
-                    due_at=enrollment.next_action_at,
-                    tz=tz,
-                    priority=spec.priority,
-                )
-            )
-        return _batch_messages(candidates, self._now(), self.config), by_key
-
-    def _plan(
-        self,
-        session: Session,
-        identity: Identity,
-        campaigns: dict[int, tuple[Campaign, CampaignSpec]],
-    ) -> tuple[Plan, dict[str, Enrollment]]:
-        now = self._now()
-        pacing = _pacing(campaigns)
-        candidates, by_key = self._candidates(session, identity, campaigns, now + pacing.horizon)
-        caps = {
-            cid: {
-                Action.visit: spec.caps.visit,
-                Action.connect: spec.caps.connect,
-                Action.message: spec.caps.message,
-                Action.inmail: spec.caps.inmail,
-            }
-            for cid, (_, spec) in campaigns.items()
-        }
-        quotas, campaign_caps = identity_quotas(
-            session, identity=identity, now=now, config=self.config, campaign_caps=caps
-        )
-        names = {cid: campaign.name for cid, (campaign, _) in campaigns.items()}
-        last = last_action_at(session, identity.id)
-        plan = plan_identity_pass(
-            now=now,
-            candidates=candidates,
-            quotas=quotas,
-            schedules={c.name: s.schedule.working_schedule() for c, s in campaigns.values()},
-            last_action_at=last,
-            pacing=pacing,
-            rng=pass_rng(identity.uid, last),
-            campaign_quotas={(names[cid], a): q for (cid, a), q in campaign_caps.items()},
-        )
-        return plan, by_key
-
     def _plan_and_send(
         self,
         session: Session,
         identity: Identity,
-        campaigns: dict[int, tuple[Campaign, CampaignSpec]],
+        campaigns: dict[int, CampaignInfo],
         report: IdentityReport,
-    ) -> None:
+    ) -> IdentityPlan:
         """Send the first planned action; a message opens a short burst of due messages.
 
         Messages share one conversations sync (guide §15): the sync is at most `freshness` old
         when the burst starts, and the burst stops once `max_race` has passed since it, or after
         `max_batch` messages. Other actions go one per pass, at the pace the plan spread them.
         """
-        plan, by_key = self._plan(session, identity, campaigns)
+        built = build_plan(
+            session,
+            identity,
+            campaigns,
+            now=self._now(),
+            config=self.config,
+            remote=load_remote_limits(session, identity.id),
+            pending_invitations=self._pending_count(session, identity),
+        )
+        plan = built.plan
         report.plan = plan
         if not plan.go or self.stopping:
-            return
+            return built
         first = plan.go[0]
         if not self._wait_until(session, identity, first.at):
-            return
+            return built
         burst = [first.candidate] + [
             c
             for c in [p.candidate for p in plan.go[1:]]
@@ -468,8 +451,8 @@ class Engine:
         ]
         if first.candidate.kind not in _MESSAGE_KINDS or self.dry_run:
             burst = [first.candidate]
-        schedules = {c.name: s.schedule.working_schedule() for c, s in campaigns.values()}
-        pacing = _pacing(campaigns)
+        schedules = {info.name: info.schedule for info in campaigns.values()}
+        pacing = campaign_pacing(campaigns)
         rng = pass_rng(identity.uid, self._now())
         synced_at: datetime | None = None
         sent = 0
@@ -483,11 +466,13 @@ class Engine:
                     break
                 if not is_open(schedules[candidate.campaign], candidate.tz, self._now()):
                     continue
-            enrollment = by_key[candidate.key]
+            enrollment = session.get(Enrollment, int(candidate.key))
+            if enrollment is None:
+                continue
             session.refresh(enrollment)
             if enrollment.state not in _PLANNED_STATES:
                 continue
-            spec = campaigns[enrollment.campaign_id][1]
+            spec = campaigns[enrollment.campaign_id].spec
             step = step_at(spec.steps, enrollment.step_index)
             if isinstance(step, MessageStep | InmailStep) and not self.dry_run:
                 synced_at = self._fresh_conversations(session, identity, synced_at, report)
@@ -514,6 +499,7 @@ class Engine:
                 break
             if result.outcome in ("sent", "uncertain"):
                 sent += 1
+        return built
 
     def _wait_until(self, session: Session, identity: Identity, at: datetime) -> bool:
         """Wait (the injected sleep) until `at`, keeping the lease; False when stopping."""
@@ -537,7 +523,7 @@ class Engine:
         self,
         session: Session,
         identity: Identity,
-        campaigns: dict[int, tuple[Campaign, CampaignSpec]],
+        campaigns: dict[int, CampaignInfo],
     ) -> bool:
         """True while the identity may still send a message now (limits recomputed)."""
         quotas, _ = identity_quotas(
@@ -562,79 +548,92 @@ class Engine:
         return synced_at or last
 
     def _wake(
-        self, session: Session, identity: Identity, campaign_ids: list[int], report: IdentityReport
+        self,
+        session: Session,
+        identity: Identity,
+        campaigns: dict[int, CampaignInfo],
+        report: IdentityReport,
+        built: IdentityPlan,
     ) -> datetime:
-        """When the identity next has work: a planned or held action, a due step, a sync."""
+        """When the identity next has work: a planned or held action, a due step, a sync.
+
+        A time at which the action would still be held by its quota is moved to the quota's
+        next slot, so the identity is not woken only to find the limit still used up.
+        """
         now = self._now()
         soon = now + timedelta(seconds=1)
-        times: list[datetime] = [now + self.config.idle_wake]
+        cfg = self.config
+        times: list[datetime] = [now + cfg.idle_wake]
+        quotas = built.quotas
+
+        def usable(at: datetime | None, action: Action) -> datetime | None:
+            if at is None:
+                return None
+            status = quotas.get(action)
+            if status is None or status.remaining > 0:
+                return at
+            return None if status.next_slot_at is None else max(at, status.next_slot_at)
+
         plan = report.plan
         if plan is not None:
             # planned but not sent in this pass (batch full): as soon as the pacing allows
             times += [max(p.at, soon) for p in plan.go[len(report.results) :]]
-            times += [h.earliest for h in plan.held if h.earliest is not None]
-        # a step that becomes due later (leads already due and held are covered by the plan)
-        nxt = session.execute(
-            sa.select(sa.func.min(Enrollment.next_action_at)).where(
+            for held in plan.held:
+                at = usable(held.earliest, held.candidate.action)
+                if at is not None:
+                    times.append(at)
+        # steps that become due later, per (campaign, step, message count): each group's first
+        rows = session.execute(
+            sa.select(
+                Enrollment.campaign_id,
+                Enrollment.state,
+                Enrollment.step_index,
+                Enrollment.message_count,
+                sa.func.min(Enrollment.next_action_at),
+            )
+            .where(
                 Enrollment.identity_id == identity.id,
                 Enrollment.state.in_(_WAKE_STATES),
-                Enrollment.campaign_id.in_(campaign_ids),
+                Enrollment.campaign_id.in_(list(campaigns)),
                 Enrollment.next_action_at > now,
             )
-        ).scalar_one_or_none()
-        if nxt is not None:
-            times.append(nxt)
+            .group_by(
+                Enrollment.campaign_id,
+                Enrollment.state,
+                Enrollment.step_index,
+                Enrollment.message_count,
+            )
+        ).all()
+        for cid, state, index, messages, due in rows:
+            if due is None:
+                continue
+            when: datetime | None = ensure_utc(due)
+            if state in _PLANNED_STATES:
+                step = step_at(campaigns[cid].spec.steps, index)
+                kind = step_kind(step, messages) if step is not None else None
+                if kind is not None:
+                    when = usable(when, ACTION_OF_KIND[kind])
+            if when is not None:
+                times.append(when)
+        # the next periodic sync
+        for sync_kind, every in (
+            (SyncKind.CONVERSATIONS, cfg.conversations_every),
+            (SyncKind.CONNECTIONS, cfg.connections_every),
+        ):
+            last = last_synced(session, identity.id, sync_kind)
+            times.append(now if last is None else ensure_utc(last) + every)
         if any(r.outcome == "uncertain" for r in report.results):
             times.append(now + timedelta(minutes=1))
         return max(min(times), soon)
 
 
-def _batch_messages(
-    candidates: list[Candidate], now: datetime, config: EngineConfig
-) -> list[Candidate]:
-    """Hold due messages until `batch_min` are due or the oldest waited `batch_wait`.
-
-    One conversations sync then serves a burst of messages (guide §15 per batch, not per lead).
-    """
-    due = [c for c in candidates if c.kind in _MESSAGE_KINDS and c.due_at <= now]
-    if not due or len(due) >= config.batch_min:
-        return candidates
-    oldest = min(c.due_at for c in due)
-    if oldest + config.batch_wait <= now:
-        return candidates
-    release = oldest + config.batch_wait
-    return [dataclasses.replace(c, due_at=release) if c in due else c for c in candidates]
+def _actions_of(campaigns: dict[int, CampaignInfo]) -> list[Action]:
+    """The limited actions the identity's campaigns use."""
+    kinds = {kind_of(step) for info in campaigns.values() for step in info.spec.steps} - {None}
+    return [OUTREACH[k] for k in sorted(k for k in kinds if k is not None) if k in OUTREACH]
 
 
 def _disconnected(session: Session, identity: Identity) -> bool:
     """True when the identity was paused during the pass (AUTH_EXPIRED on a send)."""
     session.refresh(identity)
     return identity.status is not IdentityStatus.ACTIVE
-
-
-@functools.lru_cache(maxsize=4096)
-def _lead_zone(
-    policy: str, lead_tz: str | None, identity_tz: str | None, fixed: str | None, default: str
-) -> ZoneInfo:
-    """The zone a lead's hours are read in: the campaign's policy, then its default zone."""
-    if policy == "fixed":
-        return _zone(fixed) or _zone(default) or ZoneInfo("UTC")
-    if policy == "lead":
-        return _zone(lead_tz) or _zone(identity_tz) or _zone(default) or ZoneInfo("UTC")
-    return _zone(identity_tz) or _zone(default) or ZoneInfo("UTC")
-
-
-def _pacing(campaigns: dict[int, tuple[Campaign, CampaignSpec]]) -> Pacing:
-    """The most careful pacing of the identity's campaigns."""
-    paces = [spec.pacing.pacing() for _, spec in campaigns.values()]
-    if not paces:
-        return Pacing()
-    return Pacing(
-        min_gap=max(p.min_gap for p in paces),
-        max_gap=max(p.max_gap for p in paces),
-    )
-
-
-@contextlib.contextmanager
-def _noop() -> Iterator[None]:
-    yield

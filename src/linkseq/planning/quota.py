@@ -189,20 +189,32 @@ def apply_remote_limits(
     now: datetime,
     sent_times: Sequence[datetime] = (),
 ) -> QuotaStatus:
-    """Correct a local status with Edges' answer: the more conservative of the two wins.
+    """Correct a local status with Edges' answer: sends Edges counts that linkseq does not know.
 
-    Sends recorded locally after the remote observation are subtracted from its `remaining`;
-    an observation older than its window says nothing any more and is ignored.
+    At `observed_at` Edges counted `limit - remaining` sends in its window; those of them not in
+    linkseq's own `sent_times` are unknown sends (another tool, a person). Their times are
+    unknown, so they are taken to stay in the window until `observed_at + window` and are
+    subtracted from the local remaining until then. Edges saying none left with a time is obeyed
+    until that time (no time given: a whole window from the observation, wire decision 5). An
+    observation older than its window says nothing any more and is ignored.
     """
     if remote.observed_at + remote.window <= now:
         return local
-    since = sum(1 for t in sent_times if t > remote.observed_at)
-    left = max(0, min(remote.remaining, remote.limit) - since)
-    slot = None
-    if left == 0:
-        # no time given: wait a whole window from the observation (wire decision 5)
-        slot = max(now, remote.next_slot_at or remote.observed_at + remote.window)
-    return _combine([local, QuotaStatus(left, slot, "edges")])
+    expires = remote.observed_at + remote.window
+    if remote.remaining <= 0:
+        wait = remote.next_slot_at or expires
+        if wait > now:
+            return _combine([local, QuotaStatus(0, wait, "edges")])
+    counted = max(0, remote.limit - max(0, remote.remaining))
+    start = remote.observed_at - remote.window
+    known = sum(1 for t in sent_times if start < t <= remote.observed_at)
+    left = max(0, local.remaining - max(0, counted - known))
+    if left == 0 and local.remaining > 0:
+        # held by the unknown sends only: they have left the window by `expires` at the latest
+        return QuotaStatus(0, expires, "edges")
+    if left < local.remaining:
+        return QuotaStatus(left, None, "edges")
+    return local
 
 
 def quota_status(

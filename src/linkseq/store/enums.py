@@ -103,6 +103,11 @@ class SyncKind(StrEnum):
     CONVERSATIONS = "conversations"
     SENT_INVITATIONS = "sent_invitations"
     PROFILE = "profile"
+    # Edges' limits endpoint, read at most once a day per action (the answer is kept in `cursor`)
+    LIMITS_VISIT = "limits:visit"
+    LIMITS_CONNECT = "limits:connect"
+    LIMITS_MESSAGE = "limits:message"
+    LIMITS_INMAIL = "limits:inmail"
 
 
 class TimezoneSource(StrEnum):

@@ -1,0 +1,261 @@
+"""Building one identity's plan from the database: campaigns, due candidates, quotas, pacing.
+
+Shared by the runner (step 4 of a pass) and `explain` (`leads why`), so both read the same
+plan. The hot path reads plain tuples with Core selects (no ORM objects for the hundreds of
+candidates a pass looks at), and caches what does not change between passes: parsed specs,
+working schedules, time zones.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+from dataclasses import dataclass
+from datetime import datetime
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from linkseq.campaigns import CampaignSpec
+from linkseq.engine.config import EngineConfig
+from linkseq.engine.quotas import RemoteLimits, identity_quotas, last_action_at
+from linkseq.engine.steps import load_spec, step_at, step_kind
+from linkseq.planning.hours import WorkingSchedule
+from linkseq.planning.pacing import Pacing, StepKind, pass_rng
+from linkseq.planning.quota import Action, QuotaStatus
+from linkseq.planning.schedule import Candidate, Plan, plan_identity_pass
+from linkseq.store.enums import CampaignStatus, EnrollmentState, IdentityStatus
+from linkseq.store.models import Campaign, CampaignIdentity, Enrollment, Identity, Lead
+
+__all__ = [
+    "MESSAGE_KINDS",
+    "PLANNED_STATES",
+    "CampaignInfo",
+    "IdentityPlan",
+    "active_campaigns",
+    "build_plan",
+    "campaign_pacing",
+    "due_candidates",
+    "lead_zone",
+]
+
+PLANNED_STATES = (EnrollmentState.READY, EnrollmentState.CONNECTED, EnrollmentState.MESSAGED)
+MESSAGE_KINDS = frozenset({StepKind.first_message, StepKind.follow_up})
+_MAX_CANDIDATES = 2000
+
+
+@dataclass(frozen=True, slots=True)
+class CampaignInfo:
+    """An active campaign of the identity, parsed once."""
+
+    id: int
+    name: str
+    spec: CampaignSpec
+    schedule: WorkingSchedule
+
+    @property
+    def priority(self) -> int:
+        """The campaign's weight when identities share capacity (≥ 1)."""
+        return max(1, self.spec.priority)
+
+    def caps(self) -> dict[Action, int | None]:
+        """The campaign's own per-identity daily caps."""
+        caps = self.spec.caps
+        return {
+            Action.visit: caps.visit,
+            Action.connect: caps.connect,
+            Action.message: caps.message,
+            Action.inmail: caps.inmail,
+        }
+
+
+_SCHEDULES: dict[int, tuple[int, WorkingSchedule]] = {}
+
+
+def _schedule(campaign_id: int, spec: CampaignSpec) -> WorkingSchedule:
+    cached = _SCHEDULES.get(campaign_id)
+    if cached is not None and cached[0] == id(spec):
+        return cached[1]
+    schedule = spec.schedule.working_schedule()
+    _SCHEDULES[campaign_id] = (id(spec), schedule)
+    return schedule
+
+
+def active_campaigns(session: Session, identity_id: int) -> dict[int, CampaignInfo]:
+    """The identity's active campaigns, by id."""
+    rows = session.execute(
+        sa.select(Campaign.id, Campaign.name, Campaign.spec)
+        .join(CampaignIdentity, CampaignIdentity.campaign_id == Campaign.id)
+        .where(
+            CampaignIdentity.identity_id == identity_id,
+            Campaign.status == CampaignStatus.ACTIVE,
+        )
+    ).all()
+    out: dict[int, CampaignInfo] = {}
+    for cid, name, spec_json in rows:
+        spec = load_spec(cid, spec_json)
+        out[cid] = CampaignInfo(cid, name, spec, _schedule(cid, spec))
+    return out
+
+
+def _zone(name: str | None) -> ZoneInfo | None:
+    if not name:
+        return None
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        return None
+
+
+@functools.lru_cache(maxsize=4096)
+def lead_zone(
+    policy: str, lead_tz: str | None, identity_tz: str | None, fixed: str | None, default: str
+) -> ZoneInfo:
+    """The zone a lead's hours are read in: the campaign's policy, then its default zone."""
+    if policy == "fixed":
+        return _zone(fixed) or _zone(default) or ZoneInfo("UTC")
+    if policy == "lead":
+        return _zone(lead_tz) or _zone(identity_tz) or _zone(default) or ZoneInfo("UTC")
+    return _zone(identity_tz) or _zone(default) or ZoneInfo("UTC")
+
+
+def campaign_pacing(campaigns: dict[int, CampaignInfo]) -> Pacing:
+    """The most careful pacing of the identity's campaigns."""
+    paces = [info.spec.pacing.pacing() for info in campaigns.values()]
+    if not paces:
+        return Pacing()
+    return Pacing(
+        min_gap=max(p.min_gap for p in paces),
+        max_gap=max(p.max_gap for p in paces),
+    )
+
+
+def due_candidates(
+    session: Session,
+    identity: Identity,
+    campaigns: dict[int, CampaignInfo],
+    until: datetime,
+    *,
+    limit: int = _MAX_CANDIDATES,
+) -> list[Candidate]:
+    """The identity's enrollments whose next step is due by `until`, as planner candidates.
+
+    One index range scan (`ix_enrollments_due`) joined to the lead for its time zone; the
+    candidate's key is the enrollment id.
+    """
+    if not campaigns:
+        return []
+    rows = session.execute(
+        sa.select(
+            Enrollment.id,
+            Enrollment.campaign_id,
+            Enrollment.step_index,
+            Enrollment.message_count,
+            Enrollment.next_action_at,
+            Lead.timezone,
+        )
+        .join(Lead, Lead.id == Enrollment.lead_id)
+        .where(
+            Enrollment.identity_id == identity.id,
+            Enrollment.state.in_(PLANNED_STATES),
+            Enrollment.next_action_at <= until,
+            Enrollment.campaign_id.in_(list(campaigns)),
+        )
+        .order_by(Enrollment.next_action_at, Enrollment.id)
+        .limit(limit)
+    ).all()
+    out: list[Candidate] = []
+    for eid, cid, index, messages, due_at, lead_tz in rows:
+        info = campaigns[cid]
+        step = step_at(info.spec.steps, index)
+        kind = step_kind(step, messages) if step is not None else None
+        if kind is None or due_at is None:
+            continue
+        schedule = info.spec.schedule
+        tz = lead_zone(
+            schedule.timezone,
+            lead_tz,
+            identity.timezone,
+            schedule.fixed_timezone,
+            schedule.default_timezone,
+        )
+        out.append(
+            Candidate(
+                key=str(eid),
+                kind=kind,
+                campaign=info.name,
+                due_at=due_at,
+                tz=tz,
+                priority=info.priority,
+            )
+        )
+    return out
+
+
+def batch_messages(
+    candidates: list[Candidate], now: datetime, config: EngineConfig
+) -> list[Candidate]:
+    """Hold due messages until `batch_min` are due or the oldest waited `batch_wait`.
+
+    One conversations sync then serves a burst of messages (guide §15 per batch, not per lead).
+    """
+    due = [c for c in candidates if c.kind in MESSAGE_KINDS and c.due_at <= now]
+    if not due or len(due) >= config.batch_min:
+        return candidates
+    oldest = min(c.due_at for c in due)
+    if oldest + config.batch_wait <= now:
+        return candidates
+    release = oldest + config.batch_wait
+    keys = {c.key for c in due}
+    return [dataclasses.replace(c, due_at=release) if c.key in keys else c for c in candidates]
+
+
+@dataclass(frozen=True, slots=True)
+class IdentityPlan:
+    """A plan and what it was built from."""
+
+    plan: Plan
+    quotas: dict[Action, QuotaStatus]
+    pacing: Pacing
+    candidates: tuple[Candidate, ...]
+
+
+def build_plan(
+    session: Session,
+    identity: Identity,
+    campaigns: dict[int, CampaignInfo],
+    *,
+    now: datetime,
+    config: EngineConfig,
+    remote: RemoteLimits | None = None,
+    pending_invitations: int | None = None,
+) -> IdentityPlan:
+    """The identity's plan now: due candidates within the pacing horizon, every limit applied."""
+    pacing = campaign_pacing(campaigns)
+    candidates = batch_messages(
+        due_candidates(session, identity, campaigns, now + pacing.horizon), now, config
+    )
+    quotas, campaign_caps = identity_quotas(
+        session,
+        identity=identity,
+        now=now,
+        config=config,
+        campaign_caps={cid: info.caps() for cid, info in campaigns.items()},
+        remote=remote,
+        pending_invitations=pending_invitations,
+    )
+    names = {cid: info.name for cid, info in campaigns.items()}
+    last = last_action_at(session, identity.id)
+    plan = plan_identity_pass(
+        now=now,
+        candidates=candidates,
+        quotas=quotas,
+        schedules={info.name: info.schedule for info in campaigns.values()},
+        last_action_at=last,
+        pacing=pacing,
+        rng=pass_rng(identity.uid, last),
+        campaign_quotas={(names[cid], a): q for (cid, a), q in campaign_caps.items()},
+        identity_paused=identity.status is not IdentityStatus.ACTIVE,
+    )
+    return IdentityPlan(plan, quotas, pacing, tuple(candidates))
