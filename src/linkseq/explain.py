@@ -3,7 +3,8 @@
 For a lead due now (ready, connected, messaged) the answer is the engine's plan for the
 identity at this instant (`linkseq.engine.planner.build_plan` → `Plan.why`): it goes, or it
 is held by quota, hours, pacing, delay or cooldown, with the earliest time it could go. The
-other states are explained from what is stored: a paused identity or campaign, admission pending, an invitation waiting.
+other states are explained from what is stored: a paused identity or campaign, admission
+pending, an invitation waiting.
 """
 
 from __future__ import annotations
