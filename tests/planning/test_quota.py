@@ -199,6 +199,17 @@ def test_remote_agreeing_with_the_local_count_changes_nothing() -> None:
     assert apply_remote_limits(local, remote, now=later, sent_times=sent) == local
 
 
+def test_a_weekly_remote_count_is_compared_with_the_weekly_room_not_the_daily_one() -> None:
+    # 25 invitations sent by hand this week: the 7-day window has 75 left, so today's 25 stand
+    weekly = RemoteLimit(timedelta(days=7), 100, 75, observed_at=T0 - H)
+    local = _status(T0, [])
+    assert local.remaining == 25
+    assert apply_remote_limits(local, weekly, now=T0, sent_times=[]) == local
+    # 90 by hand: only 10 left this week
+    busy = RemoteLimit(timedelta(days=7), 100, 10, observed_at=T0 - H)
+    assert apply_remote_limits(local, busy, now=T0, sent_times=[]).remaining == 10
+
+
 # -- the promise: a sender that obeys effective_remaining never exceeds any limit ------------
 
 

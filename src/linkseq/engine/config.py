@@ -32,7 +32,7 @@ class EngineConfig:
     pending_invitations_cap: int = 500
     retry_later: timedelta = timedelta(minutes=15)
     backoff_429: timedelta = timedelta(minutes=5)
-    idle_wake: timedelta = timedelta(minutes=30)
+    idle_wake: timedelta = timedelta(hours=3)
     lease_ttl: timedelta = timedelta(minutes=10)
     withdrawals_per_pass: int = 10
     # "scheduled": the periodic connections/conversations syncs run on Edges (schedule mode,

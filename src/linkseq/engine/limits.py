@@ -22,9 +22,10 @@ from sqlalchemy.orm import Session
 from linkseq.clock import ensure_utc
 from linkseq.edges import AuthenticationError, AuthExpired, EdgesClient, EdgesError, NoValidAccount
 from linkseq.engine.quotas import RemoteLimits
+from linkseq.engine.sync import put_sync_row, sync_row
 from linkseq.planning.quota import DAY, Action, RemoteLimit
 from linkseq.store.enums import SyncKind
-from linkseq.store.models import Identity, SyncState
+from linkseq.store.models import Identity
 
 __all__ = ["ACTION_SLUGS", "load_remote_limits", "parse_window", "refresh_remote_limits"]
 
@@ -77,7 +78,7 @@ def load_remote_limits(session: Session, identity_id: int) -> RemoteLimits:
     """The kept answers of the limits endpoint for the identity, by action."""
     out: RemoteLimits = {}
     for action, kind in _KINDS.items():
-        row = session.get(SyncState, (identity_id, kind))
+        row = sync_row(session, identity_id, kind)
         if row is None or row.last_synced_at is None or not row.cursor:
             continue
         try:
@@ -107,7 +108,7 @@ def refresh_remote_limits(
     done: list[Action] = []
     for action in actions:
         kind = _KINDS[action]
-        row = session.get(SyncState, (identity.id, kind))
+        row = sync_row(session, identity.id, kind)
         last = row.last_synced_at if row is not None else None
         if last is not None and ensure_utc(last) + every > now:
             continue
@@ -119,13 +120,6 @@ def refresh_remote_limits(
         except EdgesError as exc:
             log.info("engine.limits_unavailable", identity=identity.name, error=str(exc))
             rows = []
-        text = json.dumps(rows)
-        if row is None:
-            session.add(
-                SyncState(identity_id=identity.id, kind=kind, last_synced_at=now, cursor=text)
-            )
-        else:
-            row.last_synced_at = now
-            row.cursor = text
+        put_sync_row(session, identity.id, kind, now, cursor=json.dumps(rows))
         done.append(action)
     return done

@@ -55,7 +55,6 @@ from linkseq.store.models import (
     Lead,
     OutboxAction,
     SentInvitation,
-    SyncState,
 )
 
 __all__ = ["Engine", "IdentityReport", "RunReport"]
@@ -305,9 +304,6 @@ class Engine:
 
     def _pass(self, session: Session, identity: Identity, report: IdentityReport) -> None:
         cfg = self.config
-        # one query puts every sync_state row of the identity in the session: the many
-        # `last_synced` / limits reads of the pass are then identity-map hits, not queries
-        session.scalars(sa.select(SyncState).where(SyncState.identity_id == identity.id)).all()
         ensure_profile_id(session, self.client, identity, now=self._now())
         session.commit()
         report.reconciled = reconcile(

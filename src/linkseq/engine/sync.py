@@ -46,8 +46,10 @@ __all__ = [
     "ensure_profile_id",
     "last_synced",
     "mark_synced",
+    "put_sync_row",
     "sync_connections",
     "sync_conversations",
+    "sync_row",
     "sync_sent_invitations",
 ]
 
@@ -59,19 +61,53 @@ def _str(value: object) -> str | None:
     return None if value is None or value == "" else str(value)
 
 
+def _sync_rows(session: Session, identity_id: int) -> dict[SyncKind, SyncState]:
+    """The identity's sync_state rows, read once per session and held (the identity map is weak,
+    and a missing row would otherwise cost a query at every look)."""
+    cache: dict[int, dict[SyncKind, SyncState]] = session.info.setdefault("linkseq.sync", {})
+    rows = cache.get(identity_id)
+    if rows is None:
+        rows = {
+            row.kind: row
+            for row in session.scalars(
+                sa.select(SyncState).where(SyncState.identity_id == identity_id)
+            )
+        }
+        cache[identity_id] = rows
+    return rows
+
+
+def sync_row(session: Session, identity_id: int, kind: SyncKind) -> SyncState | None:
+    """The sync_state row of `kind` for the identity, if any."""
+    return _sync_rows(session, identity_id).get(kind)
+
+
+def put_sync_row(
+    session: Session, identity_id: int, kind: SyncKind, now: datetime, cursor: str | None = None
+) -> SyncState:
+    """Record a sync of `kind` at `now` (and its cursor), creating the row when needed."""
+    rows = _sync_rows(session, identity_id)
+    row = rows.get(kind)
+    if row is None:
+        row = SyncState(identity_id=identity_id, kind=kind, last_synced_at=now, cursor=cursor)
+        session.add(row)
+        rows[kind] = row
+    else:
+        row.last_synced_at = now
+        if cursor is not None:
+            row.cursor = cursor
+    return row
+
+
 def last_synced(session: Session, identity_id: int, kind: SyncKind) -> datetime | None:
     """When `kind` was last synced for the identity (None: never)."""
-    row = session.get(SyncState, (identity_id, kind))
+    row = sync_row(session, identity_id, kind)
     return row.last_synced_at if row is not None else None
 
 
 def mark_synced(session: Session, identity_id: int, kind: SyncKind, now: datetime) -> None:
     """Record that `kind` was synced for the identity at `now`."""
-    row = session.get(SyncState, (identity_id, kind))
-    if row is None:
-        session.add(SyncState(identity_id=identity_id, kind=kind, last_synced_at=now))
-    else:
-        row.last_synced_at = now
+    put_sync_row(session, identity_id, kind, now)
 
 
 def ensure_profile_id(

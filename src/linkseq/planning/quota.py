@@ -208,7 +208,11 @@ def apply_remote_limits(
     counted = max(0, remote.limit - max(0, remote.remaining))
     start = remote.observed_at - remote.window
     known = sum(1 for t in sent_times if start < t <= remote.observed_at)
-    left = max(0, local.remaining - max(0, counted - known))
+    unknown = max(0, counted - known)
+    # this window's own room: its limit, less the unknown sends, less ours in it now (the
+    # local status may be bound by another, shorter window: compare like with like)
+    ours_now = sum(1 for t in sent_times if now - remote.window < t <= now)
+    left = max(0, min(local.remaining, remote.limit - unknown - ours_now))
     if left == 0 and local.remaining > 0:
         # held by the unknown sends only: they have left the window by `expires` at the latest
         return QuotaStatus(0, expires, "edges")

@@ -58,17 +58,11 @@ def claim_identity_lease(
 ) -> int | None:
     """Claim the free lease of an active identity for `owner`; commit; its id, or None if none."""
     now = ensure_utc(now)
-    _ensure_lease_rows(session)
-    query = (
-        sa.select(WorkerLease.identity_id)
-        .join(Identity, Identity.id == WorkerLease.identity_id)
-        .where(Identity.status == IdentityStatus.ACTIVE, _free(now))
-        .order_by(WorkerLease.expires_at.asc().nulls_first(), WorkerLease.identity_id)
-        .limit(1)
-    )
-    if session.get_bind().dialect.name == "postgresql":
-        query = query.with_for_update(skip_locked=True, of=WorkerLease)
-    identity_id = session.execute(query).scalar_one_or_none()
+    identity_id = _first_free(session, now)
+    if identity_id is None:
+        # a new identity has no lease row yet: create the missing rows, then look again
+        _ensure_lease_rows(session)
+        identity_id = _first_free(session, now)
     if identity_id is None:
         session.commit()
         return None
@@ -81,6 +75,20 @@ def claim_identity_lease(
     claimed = _rowcount(result) == 1
     session.commit()
     return identity_id if claimed else None
+
+
+def _first_free(session: Session, now: datetime) -> int | None:
+    """The free lease that waited longest (locked on PostgreSQL until the caller commits)."""
+    query = (
+        sa.select(WorkerLease.identity_id)
+        .join(Identity, Identity.id == WorkerLease.identity_id)
+        .where(Identity.status == IdentityStatus.ACTIVE, _free(now))
+        .order_by(WorkerLease.expires_at.asc().nulls_first(), WorkerLease.identity_id)
+        .limit(1)
+    )
+    if session.get_bind().dialect.name == "postgresql":
+        query = query.with_for_update(skip_locked=True, of=WorkerLease)
+    return session.execute(query).scalar_one_or_none()
 
 
 def renew_lease(
