@@ -91,10 +91,11 @@ def test_a_reply_between_sync_and_send_is_the_bounded_race(db: str) -> None:
                 gap = _at(h, call.seq) - _at(h, sync.seq)
                 assert gap <= CONFIG.max_race
         # the race: Grace's first message went right after her answer (nobody could see it);
-        # the sandbox counts exactly that one message after a reply. (Her answer is then hidden
-        # behind our own later message: the last_message optimisation cannot see it; see the
-        # report of this branch.)
-        assert h.done("grace-hopper", MESSAGE)[0].text == "Thanks, Grace!"
+        # the sandbox counts exactly that one message after a reply. Her answer is then hidden
+        # behind our own message from `last_message`, but the next sync sees her received count
+        # rise: she is `replied` and her follow-up never goes.
+        assert [m.text for m in h.done("grace-hopper", MESSAGE)] == ["Thanks, Grace!"]
+        assert h.state("grace-hopper") == "replied"
         assert h.breaches()["message_after_reply"] == 1
         assert [len(h.done(x, MESSAGE)) for x in HANDLES[:2]] == [2, 2]
     finally:

@@ -297,7 +297,11 @@ def _cache_our_message(
         session.query(Conversation).filter_by(identity_id=identity.id, thread_id=thread_id).first()
     )
     if row is None:
-        row = Conversation(identity_id=identity.id, thread_id=thread_id, synced_at=now)
+        # a thread we just opened: nothing received that we know of, so any message the lead
+        # sent in the race before ours shows as a rise at the next sync
+        row = Conversation(
+            identity_id=identity.id, thread_id=thread_id, synced_at=now, received_count=0
+        )
         session.add(row)
     row.thread_url = (response or {}).get("linkedin_thread_url") or row.thread_url
     row.participant_profile_id = lead.linkedin_profile_id

@@ -244,12 +244,18 @@ def apply_conversations(
             )
         )
     }
+    risen: set[str] = set()  # threads whose participant wrote since the last sync
     for thread_id, (key, conv) in threads.items():
         last = conv.last_message
         row = cached.get(thread_id)
         if row is None:
             row = Conversation(identity_id=identity.id, thread_id=thread_id, synced_at=now)
             session.add(row)
+        received = conv.total_received_messages
+        if received is not None:
+            if row.received_count is not None and received > row.received_count:
+                risen.add(thread_id)
+            row.received_count = received
         row.thread_url = conv.linkedin_thread_url
         row.participant_profile_id = key.profile_id
         row.participant_profile_url = key.url
@@ -260,10 +266,13 @@ def apply_conversations(
         row.synced_at = now
     wrote = {
         key: conv
-        for key, conv in threads.values()
-        if conv.last_message is not None
-        and conv.last_message.linkedin_profile_id is not None
-        and _str(conv.last_message.linkedin_profile_id) != me
+        for thread_id, (key, conv) in threads.items()
+        if thread_id in risen
+        or (
+            conv.last_message is not None
+            and conv.last_message.linkedin_profile_id is not None
+            and _str(conv.last_message.linkedin_profile_id) != me
+        )
     }
     if not wrote:
         return 0

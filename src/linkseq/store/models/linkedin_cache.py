@@ -46,6 +46,9 @@ class Conversation(Base):
     last_message_at: Mapped[datetime | None] = mapped_column()
     last_message_text: Mapped[str | None] = mapped_column(sa.Text)
     unread: Mapped[bool] = mapped_column(default=False)
+    # messages received from the participant, as last seen (`total_received_messages`): a rise
+    # is a reply even when our own later message hides it from `last_message`
+    received_count: Mapped[int | None] = mapped_column()
     synced_at: Mapped[datetime] = mapped_column()
 
 
