@@ -32,3 +32,25 @@ def test_a_week_of_outreach_keeps_every_promise(tmp_path: Path) -> None:
         assert totals.get("invitations_sent", 0) == funnel["invited"]
     finally:
         sim.close()
+
+
+def test_with_the_webhook_receiver_syncs_arrive_as_callbacks(tmp_path: Path) -> None:
+    """Edges schedules replace the periodic live syncs; their callbacks reach `linkseq serve`."""
+    sim = Simulation(
+        database_url=f"sqlite:///{tmp_path / 'sim.db'}", people=40, identities=2, receiver=True
+    )
+    try:
+        assert sim.receiver_url is not None
+        sim.run(days=3)
+        report = sim.sandbox.report()
+        assert report["breaches"] == dict.fromkeys(report["breaches"], 0)
+        assert report["totals"].get("callback_deliveries", 0) > 0
+        with sim.sessions() as session:
+            from linkseq.store.models import WebhookInbox
+
+            stored = session.scalars(sa.select(WebhookInbox)).all()
+            assert stored
+            assert all(row.processed_at is not None for row in stored)
+            assert all(row.error is None for row in stored)
+    finally:
+        sim.close()

@@ -176,6 +176,7 @@ def run_demo(
         people=leads,
         identities=identities,
         leads_csv=shipped,
+        receiver=True,  # `linkseq serve`'s webhook receiver on loopback, as in production
     )
     try:
         sent = sim.run(days=days, on_tick=on_tick)

@@ -8,6 +8,9 @@ sandbox's clock, which makes the world (acceptances, replies, expiring sessions)
 
 from __future__ import annotations
 
+import contextlib
+import dataclasses
+import secrets
 import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -16,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
+from pydantic import SecretStr
 from sqlalchemy.orm import Session, sessionmaker
 
 from linkseq.campaigns import CampaignSpec, parse_campaign
@@ -71,6 +75,7 @@ class Simulation:
         campaign: str | Path | dict[str, Any] | None = None,
         deliver: Callable[[str, dict[str, str], bytes], int] | None = None,
         leads_csv: Path | None = None,
+        receiver: bool = False,
     ) -> None:
         self.sandbox = Sandbox(seed=seed, people=people, faults=faults, deliver=deliver)
         self.clock = self.sandbox.clock
@@ -95,6 +100,10 @@ class Simulation:
         ]
         self.spec = self._spec(campaign)
         self._setup(people, leads_csv)
+        self._stack = contextlib.ExitStack()
+        self.receiver_url: str | None = None
+        if receiver:
+            config = self._start_receiver(config)
         self.engine = Engine(
             sessions=self.sessions,
             client=self.client,
@@ -103,6 +112,37 @@ class Simulation:
             sleep=self._sleep,
             owner="demo",
         )
+
+    def _start_receiver(self, config: EngineConfig | None) -> EngineConfig:
+        """`linkseq serve`'s app on a loopback port receives the sandbox's callbacks and
+        integration webhooks; Edges schedules replace the engine's periodic live syncs."""
+        from linkseq.engine.background import Background
+        from linkseq.settings import Settings
+        from linkseq.web.app import create_app
+        from linkseq.web.serving import serve_in_thread
+
+        secret = SecretStr(secrets.token_urlsafe(24))
+        settings = Settings(webhook_secret=secret, database_url=str(self.db.url), _env_file=None)
+        app = create_app(settings, sessions=self.sessions, clock=self.clock, edges=self._edges)
+        url = self._stack.enter_context(serve_in_thread(app))
+        self.receiver_url = url
+        self.sandbox.set_webhook(
+            f"{url}/webhooks/edges/integrations?token={secret.get_secret_value()}"
+        )
+        scheduled = dataclasses.replace(config or EngineConfig(), periodic_syncs="scheduled")
+        background = Background(
+            sessions=self.sessions,
+            client=self.client,
+            clock=self.clock,
+            public_url=url,
+            secret=secret,
+            config=scheduled,
+        )
+        background.ensure_schedules()
+        return scheduled
+
+    def _edges(self) -> EdgesClient:
+        return self.client
 
     @property
     def sandbox_api_key(self) -> str:
@@ -206,7 +246,8 @@ class Simulation:
             return funnel(session)
 
     def close(self) -> None:
-        """Release the database and the client."""
+        """Stop the receiver; release the database and the client."""
+        self._stack.close()
         self.client.close()
         self.db.dispose()
 
