@@ -47,7 +47,12 @@ from linkseq.planning.pacing import ACTION_OF_KIND, StepKind, draw_gap, pass_rng
 from linkseq.planning.quota import Action
 from linkseq.planning.schedule import HoldReason, Plan
 from linkseq.store.enums import ActionKind, EnrollmentState, IdentityStatus, SyncKind
-from linkseq.store.leases import claim_identity_lease, release_lease, renew_lease
+from linkseq.store.leases import (
+    claim_identity_lease,
+    ensure_lease_rows,
+    release_lease,
+    renew_lease,
+)
 from linkseq.store.models import (
     Campaign,
     Enrollment,
@@ -124,6 +129,7 @@ class Engine:
         self.owner = owner
         self.dry_run = dry_run
         self.stopping = False
+        self._pending_cache: dict[int, tuple[datetime, int]] = {}
 
     # --- running ------------------------------------------------------------------------------
 
@@ -131,10 +137,16 @@ class Engine:
         """Work every identity that has work now, once each."""
         report = RunReport()
         done: set[int] = set()
+        with self.sessions() as session:
+            ensure_lease_rows(session)  # once per run, not at every claim
         while not self.stopping:
             with self.sessions() as session:
                 identity_id = claim_identity_lease(
-                    session, owner=self.owner, now=self.clock.now(), ttl=self.config.lease_ttl
+                    session,
+                    owner=self.owner,
+                    now=self.clock.now(),
+                    ttl=self.config.lease_ttl,
+                    ensure=False,
                 )
             if identity_id is None:
                 break
@@ -276,6 +288,17 @@ class Engine:
             ).first()
             is not None
         )
+
+    def _pending(self, session: Session, identity: Identity) -> int:
+        """`_pending_count`, recounted at most every 30 minutes per identity: the pending cap
+        (500) is a soft guard, and a count a few invitations old does not move it."""
+        now = self._now()
+        cached = self._pending_cache.get(identity.id)
+        if cached is not None and now - cached[0] < timedelta(minutes=30):
+            return cached[1]
+        count = self._pending_count(session, identity)
+        self._pending_cache[identity.id] = (now, count)
+        return count
 
     def _pending_count(self, session: Session, identity: Identity) -> int:
         """Invitations of the identity still pending, from the sent-invitations cache and the
@@ -430,7 +453,7 @@ class Engine:
             now=self._now(),
             config=self.config,
             remote=load_remote_limits(session, identity.id),
-            pending_invitations=self._pending_count(session, identity),
+            pending_invitations=self._pending(session, identity),
         )
         plan = built.plan
         report.plan = plan

@@ -32,7 +32,7 @@ from linkseq.clock import ensure_utc
 from linkseq.store.enums import IdentityStatus
 from linkseq.store.models import Identity, WorkerLease
 
-__all__ = ["claim_identity_lease", "release_lease", "renew_lease"]
+__all__ = ["claim_identity_lease", "ensure_lease_rows", "release_lease", "renew_lease"]
 
 
 def _ensure_lease_rows(session: Session) -> None:
@@ -53,13 +53,19 @@ def _free(now: datetime) -> sa.ColumnElement[bool]:
     return sa.or_(WorkerLease.expires_at.is_(None), WorkerLease.expires_at <= now)
 
 
+def ensure_lease_rows(session: Session) -> None:
+    """Give every identity a lease row (idempotent); commits."""
+    _ensure_lease_rows(session)
+    session.commit()
+
+
 def claim_identity_lease(
-    session: Session, *, owner: str, now: datetime, ttl: timedelta
+    session: Session, *, owner: str, now: datetime, ttl: timedelta, ensure: bool = True
 ) -> int | None:
     """Claim the free lease of an active identity for `owner`; commit; its id, or None if none."""
     now = ensure_utc(now)
     identity_id = _first_free(session, now)
-    if identity_id is None:
+    if identity_id is None and ensure:
         # a new identity has no lease row yet: create the missing rows, then look again
         _ensure_lease_rows(session)
         identity_id = _first_free(session, now)
