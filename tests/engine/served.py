@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import subprocess
@@ -9,6 +10,7 @@ import sys
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +19,7 @@ import uvicorn
 from linkseq.sandbox import AnswerLost
 from linkseq.sandbox._asgi import AsgiAdapter
 
-__all__ = ["Killer", "Served", "Zygote", "serve"]
+__all__ = ["OUTREACH_SLUGS", "Killer", "Served", "SharedTime", "Tap", "Zygote", "serve"]
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -69,6 +71,97 @@ def serve() -> Iterator[Served]:
     finally:
         server.should_exit = True
         thread.join(timeout=10)
+
+
+OUTREACH_SLUGS = frozenset(
+    {
+        "linkedin-visit-profile",
+        "linkedin-connect-profile",
+        "linkedin-message-profile",
+        "linkedin-inmail-profile",
+    }
+)
+
+
+class Tap:
+    """A WSGI layer that calls `hook(slug, body)` on each live call, before the sandbox acts."""
+
+    def __init__(self, app: Any, hook: Callable[[str, dict[str, Any]], None]) -> None:
+        self.app = app
+        self.hook = hook
+
+    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
+        path = str(environ.get("PATH_INFO", ""))
+        if path.startswith("/v1/actions/") and path.endswith("/run/live"):
+            body = environ["wsgi.input"].read(int(environ.get("CONTENT_LENGTH") or 0))
+            environ["wsgi.input"] = io.BytesIO(body)
+            slug = path[len("/v1/actions/") : -len("/run/live")]
+            self.hook(slug, json.loads(body) if body.strip() else {})
+        return self.app(environ, start_response)
+
+
+class SharedTime:
+    """A WSGI layer that lets the sandbox's virtual time pass only when every worker waits for it.
+
+    Several worker processes share one virtual clock. If an idle worker could move it at once,
+    time would jump under a worker in the middle of a pass (its lease would expire while it
+    works, which real time never does that fast). Here a clock move (`POST /_sandbox/clock`)
+    waits until all `workers` still running are waiting on the clock; then time moves to the
+    earliest target asked and the workers whose target has come go on (a conservative
+    discrete-event barrier). `retire()` is called when a worker process ends.
+    """
+
+    def __init__(self, sandbox: Any, app: Any, *, workers: int) -> None:
+        self.sandbox = sandbox
+        self.app = app
+        self.live = workers
+        self.waiting: dict[int, datetime] = {}
+        self.moves = 0
+        self._ids = iter(range(1 << 62))
+        self._cond = threading.Condition()
+
+    def retire(self) -> None:
+        """One worker process ended: it will not ask for time again."""
+        with self._cond:
+            self.live -= 1
+            self._maybe_move()
+            self._cond.notify_all()
+
+    def _maybe_move(self) -> None:
+        if self.waiting and len(self.waiting) >= self.live:
+            target = min(self.waiting.values())
+            if target > self.sandbox.clock.now():
+                self.sandbox.advance(to=target)
+                self.moves += 1
+                self._cond.notify_all()  # wake the waiter(s) whose time has come
+
+    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
+        path = str(environ.get("PATH_INFO", "")).rstrip("/")
+        if path != "/_sandbox/clock" or environ.get("REQUEST_METHOD") != "POST":
+            return self.app(environ, start_response)
+        data = json.loads(environ["wsgi.input"].read(int(environ.get("CONTENT_LENGTH") or 0)))
+        with self._cond:
+            now = self.sandbox.clock.now()
+            if "advance_seconds" in data:
+                target = now + timedelta(seconds=float(data["advance_seconds"]))
+            else:
+                target = datetime.fromisoformat(str(data["to"]).replace("Z", "+00:00"))
+            key = next(self._ids)
+            self.waiting[key] = max(target, now)
+            while self.sandbox.clock.now() < self.waiting[key]:
+                self._maybe_move()
+                if self.sandbox.clock.now() >= self.waiting[key]:
+                    break
+                self._cond.wait()
+            del self.waiting[key]
+            self._cond.notify_all()
+        get = {
+            **environ,
+            "REQUEST_METHOD": "GET",
+            "CONTENT_LENGTH": "0",
+            "wsgi.input": io.BytesIO(),
+        }
+        return self.app(get, start_response)
 
 
 class Killer:

@@ -156,7 +156,8 @@ class Engine:
             done.add(identity_id)
             result = self.work(identity_id)
             report.identities.append(result)
-            self._release(identity_id, result.next_wake)
+            # a dry run sent nothing: it must not postpone the identity's real work
+            self._release(identity_id, None if self.dry_run else result.next_wake)
         return report
 
     def next_wake(self) -> datetime | None:
