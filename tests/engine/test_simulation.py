@@ -54,3 +54,46 @@ def test_with_the_webhook_receiver_syncs_arrive_as_callbacks(tmp_path: Path) -> 
             assert all(row.error is None for row in stored)
     finally:
         sim.close()
+
+
+def test_a_pass_that_lost_its_lease_sends_nothing_more(tmp_path: Path) -> None:
+    """A worker whose lease expired while it waited (another worker took it) stops its pass."""
+    from datetime import timedelta
+
+    from linkseq.store.leases import claim_identity_lease
+    from linkseq.store.models import Identity
+
+    sim = Simulation(database_url=f"sqlite:///{tmp_path / 'sim.db'}", people=10, identities=1)
+    try:
+        engine = sim.engine
+        ttl = engine.config.lease_ttl
+        with sim.sessions() as session:
+            mine = claim_identity_lease(session, owner=engine.owner, now=sim.clock.now(), ttl=ttl)
+            assert mine is not None
+
+        def sleep_and_lose(seconds: float) -> None:
+            sim.sandbox.advance(by=timedelta(seconds=seconds))
+            with sim.sessions() as session:
+                taken = claim_identity_lease(
+                    session, owner="another-worker", now=sim.clock.now(), ttl=ttl
+                )
+                assert taken == mine
+
+        engine.sleep = sleep_and_lose
+        with sim.sessions() as session:
+            identity = session.get(Identity, mine)
+            assert identity is not None
+            later = sim.clock.now() + ttl * 2
+            assert engine._wait_until(session, identity, later) is False
+        # without a thief the same wait keeps the lease and goes on
+        engine.sleep = sim._sleep
+        with sim.sessions() as session:
+            claim_identity_lease(
+                session, owner=engine.owner, now=sim.clock.now() + ttl * 3, ttl=ttl
+            )
+            sim.sandbox.advance(by=ttl * 3)
+            identity = session.get(Identity, mine)
+            assert identity is not None
+            assert engine._wait_until(session, identity, sim.clock.now() + ttl / 2) is True
+    finally:
+        sim.close()

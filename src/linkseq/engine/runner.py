@@ -16,6 +16,7 @@ from datetime import datetime, timedelta
 import sqlalchemy as sa
 import structlog
 from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm.exc import StaleDataError
 
 from linkseq.campaigns import CampaignSpec, InmailStep, MessageStep
 from linkseq.clock import Clock, ensure_utc
@@ -219,6 +220,12 @@ class Engine:
             except AuthenticationError:
                 session.rollback()
                 raise
+            except StaleDataError:
+                # another worker changed the same enrollment (our lease was lost meanwhile):
+                # nothing of ours is half-written; the next pass starts from the database
+                session.rollback()
+                report.error = "lost the identity's lease to another worker"
+                report.next_wake = self.clock.now() + timedelta(minutes=1)
             except EdgesError as exc:
                 session.rollback()
                 report.error = str(exc)
@@ -530,13 +537,17 @@ class Engine:
             return False
         session.commit()  # never hold SQLite's write lock while waiting
         self.sleep(wait)
-        renew_lease(
+        kept = renew_lease(
             session,
             identity_id=identity.id,
             owner=self.owner,
             now=self._now(),
             ttl=self.config.lease_ttl,
         )
+        if not kept:
+            # the lease expired and another worker may hold it now: send nothing more
+            log.warning("engine.lease_lost", identity=identity.name, owner=self.owner)
+            return False
         return not self.stopping
 
     def _message_room(
