@@ -60,7 +60,13 @@ def _sent_times(
             OutboxAction.identity_id == identity_id,
             OutboxAction.kind.in_(list(OUTREACH)),
             OutboxAction.status.in_(COUNTED),
-            stamp > since,
+            # = coalesce(sent_at, created_at) > since, written so that both branches are range
+            # scans of ix_outbox_actions_quota (identity_id, kind, sent_at): a coalesce is opaque
+            # to the index and made every pass read the identity's whole history
+            sa.or_(
+                OutboxAction.sent_at > since,
+                sa.and_(OutboxAction.sent_at.is_(None), OutboxAction.created_at > since),
+            ),
         )
     ).all()
     per_action: dict[Action, list[datetime]] = defaultdict(list)

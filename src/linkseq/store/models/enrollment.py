@@ -24,6 +24,8 @@ class Enrollment(Timestamps, Base):
         # (identity_id = X, state IN (...), next_action_at <= now).
         sa.Index("ix_enrollments_due", "identity_id", "state", "next_action_at"),
         sa.Index("ix_enrollments_lead_state", "lead_id", "state"),
+        # The dashboard's funnel: states (and replies per message count) per campaign, covered.
+        sa.Index("ix_enrollments_campaign_state", "campaign_id", "state", "message_count"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

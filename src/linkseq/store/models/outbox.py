@@ -24,6 +24,8 @@ class OutboxAction(Timestamps, Base):
         sa.Index("ix_outbox_actions_quota", "identity_id", "kind", "sent_at"),
         # Recovery: intents and uncertain sends to reconcile.
         sa.Index("ix_outbox_actions_status", "status", "identity_id"),
+        # The dashboard's funnel: what reached LinkedIn per enrollment, covered (no table reads).
+        sa.Index("ix_outbox_actions_funnel", "enrollment_id", "status", "kind", "step_id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -1,0 +1,160 @@
+"""Campaigns: each funnel from indexed aggregate queries (no counters to keep in sync)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from linkseq.campaigns import InmailStep, MessageStep, Step
+from linkseq.engine.steps import load_spec
+from linkseq.errors import LinkseqError
+from linkseq.store.enums import (
+    ActionKind,
+    EnrollmentState,
+)
+from linkseq.store.models import (
+    AuditEvent,
+    Campaign,
+    CampaignIdentity,
+    Enrollment,
+    Identity,
+    OutboxAction,
+)
+from linkseq.web.services.views import DONE, FUNNEL_STAGES, CampaignView, FunnelStage, StepRate
+
+__all__ = ["campaign_list", "campaign_steps", "campaign_views"]
+
+
+def _rate(part: int, whole: int) -> float | None:
+    return round(part / whole, 4) if whole else None
+
+
+def campaign_views(session: Session, *, campaign_id: int | None = None) -> list[CampaignView]:
+    """Every campaign (or one) with its funnel, states and reply rate per message step.
+
+    Stages count leads (enrollments): visited / invited / messaged = an action of that kind
+    reached LinkedIn; accepted = moved invited → connected; replied = in state replied.
+    """
+    where = [] if campaign_id is None else [Campaign.id == campaign_id]
+    campaigns = list(session.scalars(sa.select(Campaign).where(*where).order_by(Campaign.id)))
+    if not campaigns:
+        return []
+    ids = [c.id for c in campaigns]
+    names: dict[int, list[str]] = {}
+    for cid, name in session.execute(
+        sa.select(CampaignIdentity.campaign_id, Identity.name)
+        .join(Identity, Identity.id == CampaignIdentity.identity_id)
+        .where(CampaignIdentity.campaign_id.in_(ids))
+    ):
+        names.setdefault(cid, []).append(name)
+    states: dict[int, dict[str, int]] = {}
+    for cid, state, n in session.execute(
+        sa.select(Enrollment.campaign_id, Enrollment.state, sa.func.count())
+        .where(Enrollment.campaign_id.in_(ids))
+        .group_by(Enrollment.campaign_id, Enrollment.state)
+    ):
+        states.setdefault(cid, {})[EnrollmentState(state).value] = n
+    # leads that reached each kind of action: one grouped scan of the sent outbox rows
+    did: dict[tuple[int, str], int] = {}
+    for cid, kind, n in session.execute(
+        sa.select(
+            Enrollment.campaign_id,
+            OutboxAction.kind,
+            sa.func.count(sa.distinct(OutboxAction.enrollment_id)),
+        )
+        .join(Enrollment, Enrollment.id == OutboxAction.enrollment_id)
+        .where(OutboxAction.status.in_(DONE), Enrollment.campaign_id.in_(ids))
+        .group_by(Enrollment.campaign_id, OutboxAction.kind)
+    ):
+        did[(cid, ActionKind(kind).value)] = n
+    per_step: dict[tuple[int, str | None], int] = {}
+    for cid, step_id, n in session.execute(
+        sa.select(Enrollment.campaign_id, OutboxAction.step_id, sa.func.count())
+        .join(Enrollment, Enrollment.id == OutboxAction.enrollment_id)
+        .where(
+            OutboxAction.status.in_(DONE),
+            OutboxAction.kind.in_([ActionKind.MESSAGE, ActionKind.INMAIL]),
+            Enrollment.campaign_id.in_(ids),
+        )
+        .group_by(Enrollment.campaign_id, OutboxAction.step_id)
+    ):
+        per_step[(cid, step_id)] = n
+    # a reply is credited to the last message the lead had received: message_count
+    replied_after: dict[tuple[int, int], int] = {}
+    for cid, count, n in session.execute(
+        sa.select(Enrollment.campaign_id, Enrollment.message_count, sa.func.count())
+        .where(Enrollment.state == EnrollmentState.REPLIED, Enrollment.campaign_id.in_(ids))
+        .group_by(Enrollment.campaign_id, Enrollment.message_count)
+    ):
+        replied_after[(cid, count)] = n
+    accepted = dict(
+        session.execute(
+            sa.select(Enrollment.campaign_id, sa.func.count(sa.distinct(AuditEvent.enrollment_id)))
+            .join(Enrollment, Enrollment.id == AuditEvent.enrollment_id)
+            .where(
+                AuditEvent.to_state == EnrollmentState.CONNECTED.value,
+                AuditEvent.from_state == EnrollmentState.INVITED.value,
+                Enrollment.campaign_id.in_(ids),
+            )
+            .group_by(Enrollment.campaign_id)
+        ).all()
+    )
+    views = []
+    for campaign in campaigns:
+        cid = campaign.id
+        by_state = states.get(cid, {})
+        counts = {
+            "enrolled": sum(by_state.values()),
+            "visited": did.get((cid, "visit"), 0),
+            "invited": did.get((cid, "connect"), 0),
+            "accepted": int(accepted.get(cid, 0)),
+            "messaged": did.get((cid, "message"), 0) + did.get((cid, "inmail"), 0),
+            "replied": by_state.get("replied", 0),
+        }
+        funnel = [
+            FunnelStage(
+                stage=stage,
+                count=counts[stage],
+                rate=None if i == 0 else _rate(counts[stage], counts[FUNNEL_STAGES[i - 1]]),
+            )
+            for i, stage in enumerate(FUNNEL_STAGES)
+        ]
+        steps: list[StepRate] = []
+        message_steps = [
+            s for s in campaign_steps(campaign) if isinstance(s, MessageStep | InmailStep)
+        ]
+        for k, step in enumerate(message_steps, start=1):
+            sent = per_step.get((cid, step.id), 0)
+            replied = replied_after.get((cid, k), 0)
+            steps.append(
+                StepRate(step_id=step.id, sent=sent, replied=replied, rate=_rate(replied, sent))
+            )
+        views.append(
+            CampaignView(
+                id=cid,
+                name=campaign.name,
+                status=campaign.status.value,
+                priority=campaign.priority,
+                identities=sorted(names.get(cid, [])),
+                started_at=campaign.started_at,
+                funnel=funnel,
+                states=dict(sorted(by_state.items())),
+                steps=steps,
+            )
+        )
+    return views
+
+
+def campaign_steps(campaign: Campaign) -> Sequence[Step]:
+    """A campaign's steps, or none when its stored spec no longer loads."""
+    try:
+        return load_spec(campaign.id, campaign.spec).steps
+    except (LinkseqError, ValueError):
+        return []
+
+
+def campaign_list(session: Session) -> list[Campaign]:
+    """Campaigns by id (for filters)."""
+    return list(session.scalars(sa.select(Campaign).order_by(Campaign.id)))
