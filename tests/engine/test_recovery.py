@@ -30,13 +30,16 @@ def _enroll(
 def test_pause_then_resume_returns_each_lead_to_its_state(session: Session) -> None:
     alice = add_identity(session, "alice")
     bob = add_identity(session, "bob")
-    campaign = add_campaign(session, identities=(alice, bob))
+    # alice alone works her campaign: her uncontacted leads have nobody to move to, and wait
+    # (tests/engine/test_assign_e2e.py: with another identity, they move to it)
+    campaign = add_campaign(session, identities=(alice,))
+    bobs = add_campaign(session, "c2", identities=(bob,))
     states = ["new", "ready", "invited", "connected", "messaged", "replied", "completed"]
     ours = [
         _enroll(session, campaign.id, add_lead(session, f"lead-{s}").id, alice.id, s)
         for s in states
     ]
-    other = _enroll(session, campaign.id, add_lead(session, "bobs").id, bob.id, "invited")
+    other = _enroll(session, bobs.id, add_lead(session, "bobs").id, bob.id, "invited")
     session.commit()
 
     paused = pause_identity(session, identity_id=alice.id, reason="AUTH_EXPIRED", now=T0)

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from linkseq.campaigns import CampaignSpec, LeadPreview, load_campaign_file, preview_lead
 from linkseq.campaigns.preview import step_texts
-from linkseq.cli._common import clock, console, open_session, print_json
+from linkseq.cli._common import clock, console, find_identity, open_session, print_json
 from linkseq.errors import InputError, NotFoundError
 from linkseq.planning.quota import AccountLevel, Action, smart_limit
 from linkseq.store.enums import (
@@ -36,7 +36,7 @@ from linkseq.store.models import (
 __all__ = ["register"]
 
 campaigns_app = typer.Typer(
-    help="Campaigns: preview, create, list, start, pause, status.\n\n"
+    help="Campaigns: preview, create, list, start, pause, status, rebalance.\n\n"
     "Example: linkseq campaigns create campaign.yaml",
     no_args_is_help=True,
 )
@@ -461,6 +461,67 @@ def status_cmd(
             f"{left} leads not contacted yet at {forecast['invitations_per_day']} invitations "
             f"a day: everyone contacted by {by:%Y-%m-%d %H:%M} UTC (estimate)."
         )
+
+
+@campaigns_app.command("rebalance")
+def rebalance_cmd(
+    name: Annotated[str, typer.Argument(help="The campaign's name.")],
+    add: Annotated[
+        list[str] | None,
+        typer.Option("--add", help="First add this identity (name or uid) to the campaign."),
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Share the campaign's leads not yet contacted among its active identities by free
+    capacity; contacted leads keep their identity. `--add` brings a new identity in first.
+
+    Only the fewest leads move, each back to `new` under its new identity, with an audit row.
+    A paused or disconnected identity's uncontacted leads go to the others (this is also done
+    automatically when an identity pauses or comes back).
+
+    Example: linkseq campaigns rebalance "Founders Q1" --add Bob
+    """
+    from linkseq.engine.rebalance import rebalance_campaign
+    from linkseq.engine.steps import load_spec
+
+    now = clock().now()
+    with open_session() as session:
+        campaign = session.scalars(sa.select(Campaign).where(Campaign.name == name)).first()
+        if campaign is None:
+            raise NotFoundError(f"no campaign named {name!r} (see `linkseq campaigns list`)")
+        if campaign.status is CampaignStatus.FINISHED:
+            raise InputError(f"campaign {name!r} is finished")
+        added: list[str] = []
+        for ref in add or []:
+            identity = find_identity(session, ref)
+            _check_caps(load_spec(campaign.id, campaign.spec), [identity], name)
+            link = session.get(CampaignIdentity, (campaign.id, identity.id))
+            if link is None:
+                session.add(CampaignIdentity(campaign_id=campaign.id, identity_id=identity.id))
+                session.flush()
+                added.append(identity.name)
+        moves = rebalance_campaign(session, campaign_id=campaign.id, now=now)
+        session.commit()
+    by_pair = Counter((m.from_identity, m.to_identity) for m in moves)
+    if as_json:
+        print_json(
+            {
+                "campaign": name,
+                "added": added,
+                "moved": len(moves),
+                "moves": [
+                    {"from": a, "to": b, "leads": n} for (a, b), n in sorted(by_pair.items())
+                ],
+            }
+        )
+        return
+    for identity_name in added:
+        console.print(f"Identity {identity_name!r} now works campaign {name!r}")
+    if not moves:
+        console.print(f"Campaign {name!r} is balanced: no lead moved")
+        return
+    for (a, b), n in sorted(by_pair.items()):
+        console.print(f"{n} leads not yet contacted moved from {a} to {b}", markup=False)
 
 
 def register(app: typer.Typer) -> None:

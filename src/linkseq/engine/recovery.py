@@ -6,6 +6,13 @@ enrollment it works is paused, remembering its state. When the session is back (
 `linkseq identities reconnect`), each paused enrollment returns to exactly the state it had: no
 step is skipped, and nothing already sent is sent again (the outbox remembers it).
 Both functions are idempotent; the caller commits.
+
+Several identities per campaign: a paused lead that its identity never contacted does not wait
+for it. At the end of a pause, each campaign of the identity is rebalanced
+(`linkseq.engine.rebalance`): those leads go back to `new` under the campaign's other active
+identities (when there are any; otherwise they wait, paused, like the contacted ones, which
+never change identity). A resumed identity is rebalanced the same way, so that it takes back
+its share of the leads not yet contacted instead of coming back to an empty backlog.
 """
 
 from __future__ import annotations
@@ -16,6 +23,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from linkseq.engine.lifecycle import ACTIVE, Event
+from linkseq.engine.rebalance import rebalance_identity_campaigns
 from linkseq.engine.transitions import apply_event, emit
 from linkseq.store.enums import EnrollmentState, IdentityStatus
 from linkseq.store.models import Enrollment, Identity
@@ -48,6 +56,7 @@ def pause_identity(session: Session, *, identity_id: int, reason: str, now: date
             now=now,
             payload={"identity_uid": identity.uid, "reason": reason, "leads": len(enrollments)},
         )
+    rebalance_identity_campaigns(session, identity_id=identity_id, now=now)
     return len(enrollments)
 
 
@@ -74,4 +83,6 @@ def resume_identity(session: Session, *, identity_id: int, now: datetime) -> int
             now=now,
             payload={"identity_uid": identity.uid, "leads": len(enrollments)},
         )
+    if was_down:
+        rebalance_identity_campaigns(session, identity_id=identity_id, now=now)
     return len(enrollments)
