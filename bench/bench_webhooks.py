@@ -79,6 +79,12 @@ def _send(
     conn.close()
 
 
+def _cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process so far (Linux /proc), threads included."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         url = f"sqlite:///{Path(tmp) / 'bench.db'}"
@@ -121,22 +127,27 @@ def main() -> None:
             failures: list[int] = []
             chunks = [bodies[i::THREADS] for i in range(THREADS)]
             threads = [threading.Thread(target=_send, args=(port, c, failures)) for c in chunks]
+            cpu0, client0 = _cpu_seconds(server.pid), time.process_time()
             start = time.perf_counter()
             for t in threads:
                 t.start()
             for t in threads:
                 t.join()
             elapsed = time.perf_counter() - start
+            server_cpu = _cpu_seconds(server.pid) - cpu0
+            client_cpu = time.process_time() - client0
             # the same requests refused at the token check: the HTTP stack alone, no database
             refused = [
                 threading.Thread(target=_send, args=(port, c, failures, "x", 401)) for c in chunks
             ]
+            cpu0 = _cpu_seconds(server.pid)
             start = time.perf_counter()
             for t in refused:
                 t.start()
             for t in refused:
                 t.join()
             ceiling = time.perf_counter() - start
+            refused_cpu = _cpu_seconds(server.pid) - cpu0
         finally:
             server.terminate()
             server.wait(timeout=10)
@@ -157,6 +168,9 @@ def main() -> None:
                 "failures": len(failures),
                 "connections": THREADS,
                 "database": "sqlite",
+                # the machine is shared: CPU per callback is the steadier figure
+                "server_cpu_ms_per_callback": round(1000 * server_cpu / TOTAL, 3),
+                "client_cpu_ms_per_callback": round(1000 * client_cpu / TOTAL, 3),
                 "load_average": os.getloadavg()[0],
             }
         )
@@ -168,6 +182,7 @@ def main() -> None:
                 "value": round(TOTAL / ceiling, 1),
                 "unit": "requests/s",
                 "cores": os.cpu_count(),
+                "server_cpu_ms_per_request": round(1000 * refused_cpu / TOTAL, 3),
                 "note": "401 at the token check: the HTTP stack's ceiling on this machine",
             }
         )
