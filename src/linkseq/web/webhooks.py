@@ -280,16 +280,22 @@ def store_and_apply(
 ) -> list[Result]:
     """Store and apply these events in ONE transaction (group commit); each one's result.
 
-    Deduplicated on `dedupe_key` against the inbox and within the batch. Each event (or group of
-    mergeable sync callbacks) is applied in its own savepoint: a failure rolls back that event
-    only, which stays stored with its error (202). Should the batch itself fail (the insert, the
-    commit), each event is tried alone in its own transaction; an event that cannot even be
-    stored gets a 503, so Edges delivers it again.
+    Deduplicated on `dedupe_key` against the inbox and within the batch. First tried without
+    savepoints (the usual case: nothing fails); if anything fails, the transaction is rolled
+    back and the batch done again with each event (or group of mergeable sync callbacks) in its
+    own savepoint: a failure rolls back that event only, which stays stored with its error
+    (202). Should the batch itself fail (the insert, the commit), each event is tried alone in
+    its own transaction; an event that cannot even be stored gets a 503, so Edges delivers it
+    again.
     """
     if not deliveries:
         return []
     try:
-        return _batch(sessions, clock, deliveries)
+        return _batch(sessions, clock, deliveries, careful=False)
+    except Exception as exc:
+        log.info("webhooks.batch_retried", size=len(deliveries), error=_describe(exc))
+    try:
+        return _batch(sessions, clock, deliveries, careful=True)
     except Exception:
         if len(deliveries) == 1:
             log.exception("webhooks.store_failed", key=deliveries[0].dedupe_key)
@@ -301,9 +307,18 @@ def store_and_apply(
     return results
 
 
+def _describe(exc: BaseException) -> str:
+    return f"{type(exc).__name__}: {exc}"[:2000]
+
+
 def _batch(
-    sessions: sessionmaker[Session], clock: Clock, deliveries: Sequence[Delivery]
+    sessions: sessionmaker[Session],
+    clock: Clock,
+    deliveries: Sequence[Delivery],
+    *,
+    careful: bool,
 ) -> list[Result]:
+    """One transaction for the batch; `careful`: a savepoint per unit (else any failure raises)."""
     now = clock.now()
     results: list[Result | None] = [None] * len(deliveries)
     table = _INBOX
@@ -334,6 +349,7 @@ def _batch(
         first: dict[str, int] = {}
         copies: list[tuple[int, int]] = []  # (a later delivery, the first of its key)
         todo: list[_Todo] = []
+        premarked: set[str] = set()  # inserted as applied: only a failure updates them
         new_rows: list[dict[str, Any]] = []
         for i, delivery in enumerate(deliveries):
             key = delivery.dedupe_key
@@ -343,12 +359,19 @@ def _batch(
             first[key] = i
             old = stored.get(key)
             if old is None:
+                # a callback is inserted as applied (same transaction; a failure updates it):
+                # no update in the usual case. Not an integration event: `_superseded` reads
+                # the applied ones, and the batch's later events are not applied yet
+                applied = now if delivery.source == "callback" else None
+                if applied is not None:
+                    premarked.add(key)
                 new_rows.append(
                     {
                         "source": delivery.source,
                         "dedupe_key": key,
                         "payload": delivery.payload,
                         "received_at": now,
+                        "processed_at": applied,
                     }
                 )
                 todo.append(_Todo(i, delivery.source, delivery.payload, delivery))
@@ -360,13 +383,13 @@ def _batch(
             session.execute(sa.insert(table), new_rows)  # raw first: one multi-row insert
         marks: list[dict[str, Any]] = []
         for unit in _plan(todo):
-            merged = _apply_group(session, unit, now) if len(unit) > 1 else None
+            merged = _apply_group(session, unit, now, careful) if len(unit) > 1 else None
             for n, item in enumerate(unit):
                 error: str | None = None
                 if merged is not None:
                     outcome = merged[n]
                 else:
-                    outcome, error = _apply_one(session, item, now)
+                    outcome, error = _apply_one(session, item, now, careful)
                 if error is not None:
                     results[item.index] = (202, "stored")
                 elif outcome == "deferred":
@@ -374,6 +397,8 @@ def _batch(
                     results[item.index] = (202, outcome)
                 else:
                     results[item.index] = (200, outcome)
+                if error is None and item.delivery.dedupe_key in premarked:
+                    continue
                 marks.append(
                     {
                         "k": item.delivery.dedupe_key,
@@ -405,10 +430,16 @@ def _forget_caches(session: Session) -> None:
         del session.info[key]
 
 
-def _apply_one(session: Session, item: _Todo, now: datetime) -> tuple[str, str | None]:
-    """Apply one event in a savepoint; `(outcome, error or None)`."""
+def _scope(session: Session, careful: bool) -> AbstractContextManager[Any]:
+    return session.begin_nested() if careful else contextlib.nullcontext()
+
+
+def _apply_one(
+    session: Session, item: _Todo, now: datetime, careful: bool
+) -> tuple[str, str | None]:
+    """Apply one event (`careful`: in a savepoint); `(outcome, error or None)`."""
     try:
-        with session.begin_nested():
+        with _scope(session, careful):
             outcome = _apply(
                 session,
                 item.source,
@@ -418,8 +449,10 @@ def _apply_one(session: Session, item: _Todo, now: datetime) -> tuple[str, str |
                 outputs=item.delivery.outputs,
             )
     except Exception as exc:  # stored raw; `drain_inbox` applies it later
+        if not careful:
+            raise  # the whole batch is done again, carefully
         _forget_caches(session)
-        error = f"{type(exc).__name__}: {exc}"[:2000]
+        error = _describe(exc)
         # no traceback: rendering one costs seconds, and a poison event would stall the writer
         log.warning("webhooks.apply_failed", key=item.delivery.dedupe_key, error=error)
         return "stored", error
@@ -477,9 +510,11 @@ def _plan(todo: Sequence[_Todo]) -> list[list[_Todo]]:
     return units
 
 
-def _apply_group(session: Session, unit: Sequence[_Todo], now: datetime) -> list[str] | None:
-    """Apply a run of sync callbacks with one `process_rows` call, in one savepoint; their
-    outcomes, or None when it failed (rolled back: the caller applies them one by one).
+def _apply_group(
+    session: Session, unit: Sequence[_Todo], now: datetime, careful: bool
+) -> list[str] | None:
+    """Apply a run of sync callbacks with one `process_rows` call (`careful`: in a savepoint);
+    their outcomes, or None when it failed (rolled back: the caller applies them one by one).
 
     The same decisions as `process_callback`, taken per callback in order: a RUNNING after its
     run's final status is ignored, the others' rows are applied and their runs' statuses kept.
@@ -489,7 +524,7 @@ def _apply_group(session: Session, unit: Sequence[_Todo], now: datetime) -> list
         return None
     custom = payloads[0].custom_data
     try:
-        with session.begin_nested():
+        with _scope(session, careful):
             uids = {p.run.run_uid for p in payloads if p.run.run_uid}
             runs = {
                 run.run_uid: run
@@ -526,8 +561,10 @@ def _apply_group(session: Session, unit: Sequence[_Todo], now: datetime) -> list
                 if moved:
                     finish_campaigns(session, now=now)
     except Exception as exc:
+        if not careful:
+            raise
         _forget_caches(session)
-        log.info("webhooks.group_failed", size=len(unit), error=f"{type(exc).__name__}: {exc}")
+        log.info("webhooks.group_failed", size=len(unit), error=_describe(exc))
         return None
     return outcomes
 
