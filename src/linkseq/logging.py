@@ -41,7 +41,11 @@ def configure_logging(level: str = "INFO", *, json: bool = False) -> None:
     """Send structured logs to stderr; secrets are masked before rendering."""
     logging.basicConfig(stream=sys.stderr, level=level.upper(), format="%(message)s")
     renderer: Any = (
-        structlog.processors.JSONRenderer() if json else structlog.dev.ConsoleRenderer(colors=False)
+        structlog.processors.JSONRenderer()
+        if json
+        else structlog.dev.ConsoleRenderer(
+            colors=False, exception_formatter=structlog.dev.plain_traceback
+        )
     )
     structlog.configure(
         processors=[
