@@ -20,6 +20,8 @@ from sqlalchemy.orm import Session
 from linkseq.engine.config import EngineConfig
 from linkseq.engine.outbox import holds_for
 from linkseq.planning.quota import (
+    INMAIL_WINDOW,
+    WEEK,
     AccountLevel,
     Action,
     QuotaStatus,
@@ -62,10 +64,15 @@ def _sent_times(
             OutboxAction.status.in_(COUNTED),
             # = coalesce(sent_at, created_at) > since, written so that both branches are range
             # scans of ix_outbox_actions_quota (identity_id, kind, sent_at): a coalesce is opaque
-            # to the index and made every pass read the identity's whole history
+            # to the index and made every pass read the identity's whole history. InMail's
+            # window is ~31 days, the others' at most 7: each kind is read as far back as needed.
             sa.or_(
                 OutboxAction.sent_at > since,
                 sa.and_(OutboxAction.sent_at.is_(None), OutboxAction.created_at > since),
+                sa.and_(
+                    OutboxAction.kind == ActionKind.INMAIL,
+                    OutboxAction.sent_at > since - (INMAIL_WINDOW - WEEK),
+                ),
             ),
         )
     ).all()
