@@ -67,17 +67,17 @@ _PLANNER_ACTION = {
 }
 
 
+_KIND_OF_TYPE = {
+    "visit": ActionKind.VISIT,
+    "connect": ActionKind.CONNECT,
+    "message": ActionKind.MESSAGE,
+    "inmail": ActionKind.INMAIL,
+}
+
+
 def kind_of(step: Step) -> ActionKind | None:
     """The outbox kind of a step (None for a wait)."""
-    if isinstance(step, VisitStep):
-        return ActionKind.VISIT
-    if isinstance(step, ConnectStep):
-        return ActionKind.CONNECT
-    if isinstance(step, MessageStep):
-        return ActionKind.MESSAGE
-    if isinstance(step, InmailStep):
-        return ActionKind.INMAIL
-    return None
+    return _KIND_OF_TYPE.get(step.type)
 
 
 @dataclass(slots=True)

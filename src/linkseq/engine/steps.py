@@ -38,6 +38,11 @@ __all__ = [
 ]
 
 DEFAULT_INVITE_TIMEOUT = timedelta(days=21)
+_PLANNER_KIND = {
+    "visit": StepKind.visit,
+    "connect": StepKind.invitation,
+    "inmail": StepKind.inmail,
+}
 
 _SPEC_CACHE: dict[int, tuple[int, CampaignSpec]] = {}
 
@@ -100,12 +105,6 @@ def next_due(steps: Sequence[Step], index: int, now: datetime) -> datetime | Non
 
 def step_kind(step: Step, message_count: int) -> StepKind | None:
     """The planner's kind of an outreach step (None for a wait)."""
-    if isinstance(step, VisitStep):
-        return StepKind.visit
-    if isinstance(step, ConnectStep):
-        return StepKind.invitation
-    if isinstance(step, InmailStep):
-        return StepKind.inmail
-    if isinstance(step, MessageStep):
+    if step.type == "message":
         return StepKind.follow_up if message_count > 0 else StepKind.first_message
-    return None
+    return _PLANNER_KIND.get(step.type)
