@@ -17,6 +17,7 @@ from linkseq.store import (
     session_factory,
 )
 from linkseq.store.enums import IdentityStatus
+from linkseq.store.leases import claim_this_lease
 from tests.store.factories import T0, add_identity
 
 TTL = timedelta(minutes=5)
@@ -98,3 +99,18 @@ def test_several_processes_never_claim_one_identity_twice(engine: Engine) -> Non
     assert set(everything) == expected
     # How the 40 are split between the processes depends on the scheduler (one process may
     # win them all on a loaded machine), so only the guarantees are asserted.
+
+
+def test_a_one_off_job_claims_one_identity_only_when_no_worker_holds_it(engine: Engine) -> None:
+    with session_factory(engine)() as session:
+        identity_id = add_identity(session, "id-sync").id
+        session.commit()
+        assert claim_this_lease(session, identity_id=identity_id, owner="sync", now=T0, ttl=TTL)
+        # a worker cannot take it meanwhile, and a second one-off job neither
+        assert claim_identity_lease(session, owner="worker", now=T0, ttl=TTL) is None
+        assert not claim_this_lease(
+            session, identity_id=identity_id, owner="sync-2", now=T0, ttl=TTL
+        )
+        assert release_lease(session, identity_id=identity_id, owner="sync", now=T0)
+        assert claim_identity_lease(session, owner="worker", now=T0, ttl=TTL) == identity_id
+        assert not claim_this_lease(session, identity_id=identity_id, owner="sync", now=T0, ttl=TTL)

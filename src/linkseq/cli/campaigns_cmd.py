@@ -17,20 +17,16 @@ from linkseq.cli._common import clock, console, find_identity, open_session, pri
 from linkseq.errors import InputError, NotFoundError
 from linkseq.planning.quota import AccountLevel, Action, smart_limit
 from linkseq.store.enums import (
-    ActionKind,
-    ActionStatus,
     CampaignStatus,
     EnrollmentState,
     IdentityStatus,
 )
 from linkseq.store.models import (
-    AuditEvent,
     Campaign,
     CampaignIdentity,
     Enrollment,
     Identity,
     Lead,
-    OutboxAction,
 )
 
 __all__ = ["register"]
@@ -332,42 +328,12 @@ _NOT_CONTACTED = (EnrollmentState.NEW, EnrollmentState.READY)
 
 def campaign_funnel(session: Session, campaign_id: int) -> dict[str, Any]:
     """One campaign's funnel (enrolled → visited → invited → accepted → messaged → replied)
-    and its leads by state."""
-    done = [ActionStatus.SENT, ActionStatus.RECONCILED]
-    mine = sa.select(Enrollment.id).where(Enrollment.campaign_id == campaign_id)
+    and its leads by state, as `linkseq.engine.explain.campaign_funnel` counts them."""
+    from linkseq.engine.explain import campaign_funnel as count
 
-    def did(kind: ActionKind) -> int:
-        query = sa.select(sa.func.count(sa.distinct(OutboxAction.enrollment_id))).where(
-            OutboxAction.kind == kind,
-            OutboxAction.status.in_(done),
-            OutboxAction.enrollment_id.in_(mine),
-        )
-        return int(session.execute(query).scalar_one())
-
-    states = {
-        state.value: int(count)
-        for state, count in session.execute(
-            sa.select(Enrollment.state, sa.func.count())
-            .where(Enrollment.campaign_id == campaign_id)
-            .group_by(Enrollment.state)
-        )
-    }
-    accepted = session.execute(
-        sa.select(sa.func.count(sa.distinct(AuditEvent.enrollment_id))).where(
-            AuditEvent.enrollment_id.in_(mine),
-            AuditEvent.from_state == EnrollmentState.INVITED.value,
-            AuditEvent.to_state == EnrollmentState.CONNECTED.value,
-        )
-    ).scalar_one()
-    return {
-        "enrolled": sum(states.values()),
-        "visited": did(ActionKind.VISIT),
-        "invited": did(ActionKind.CONNECT),
-        "accepted": int(accepted),
-        "messaged": did(ActionKind.MESSAGE),
-        "replied": states.get(EnrollmentState.REPLIED.value, 0),
-        "states": dict(sorted(states.items())),
-    }
+    counts = count(session, campaign_id)
+    states = {k.split(":", 1)[1]: v for k, v in counts.items() if k.startswith("state:")}
+    return {**{stage: counts[stage] for stage in _STAGES}, "states": dict(sorted(states.items()))}
 
 
 def _forecast(session: Session, campaign: Campaign, left: int, now: Any) -> dict[str, Any]:

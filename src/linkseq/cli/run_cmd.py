@@ -250,6 +250,7 @@ def sync(
         sync_sent_invitations,
     )
     from linkseq.store.enums import IdentityStatus
+    from linkseq.store.leases import claim_this_lease, release_lease
     from linkseq.store.models import Identity
 
     stop = threading.Event()
@@ -267,13 +268,25 @@ def sync(
         identities = session.scalars(query.order_by(Identity.id)).all()
         if identity is not None and not identities:
             raise NotFoundError(f"no identity named {identity!r}")
+        owner = f"sync:{os.getpid()}"
         for ident in identities:
             now = time_.clock.now
-            ensure_profile_id(session, engine.client, ident, now=now())
-            accepted = sync_connections(session, engine.client, ident, now=now())
-            replied = sync_conversations(session, engine.client, ident, now=now())
-            pending = sync_sent_invitations(session, engine.client, ident, now=now())
-            session.commit()
+            # one caller per identity at a time (no two live calls at once): a worker busy with
+            # this identity keeps it, and this sync skips it
+            if not claim_this_lease(
+                session, identity_id=ident.id, owner=owner, now=now(), ttl=engine.config.lease_ttl
+            ):
+                rows.append({"identity": ident.name, "skipped": "a worker is working it"})
+                continue
+            try:
+                ensure_profile_id(session, engine.client, ident, now=now())
+                accepted = sync_connections(session, engine.client, ident, now=now())
+                replied = sync_conversations(session, engine.client, ident, now=now())
+                pending = sync_sent_invitations(session, engine.client, ident, now=now())
+                session.commit()
+            finally:
+                session.rollback()
+                release_lease(session, identity_id=ident.id, owner=owner, now=now())
             rows.append(
                 {
                     "identity": ident.name,
@@ -286,6 +299,9 @@ def sync(
         print_json(rows)
         return
     for row in rows:
+        if "skipped" in row:
+            console.print(f"{row['identity']}: skipped ({row['skipped']})")
+            continue
         console.print(
             f"{row['identity']}: {row['connected']} connected, {row['replied']} replied, "
             f"{row['pending_invitations']} invitations pending"

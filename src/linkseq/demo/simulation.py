@@ -253,37 +253,11 @@ class Simulation:
 
 
 def funnel(session: Session) -> dict[str, int]:
-    """Counts per funnel stage: enrolled → visited → invited → accepted → messaged → replied."""
-    from linkseq.store.enums import ActionKind, ActionStatus, EnrollmentState
-    from linkseq.store.models import Enrollment, OutboxAction
+    """Counts per funnel stage (every campaign): enrolled → visited → invited → accepted →
+    messaged → replied, then per state."""
+    from linkseq.engine.explain import campaign_funnel
 
-    def count(query: sa.Select[Any]) -> int:
-        return int(session.execute(query).scalar_one())
-
-    done = [ActionStatus.SENT, ActionStatus.RECONCILED]
-
-    def did(kind: ActionKind) -> int:
-        return count(
-            sa.select(sa.func.count(sa.distinct(OutboxAction.enrollment_id))).where(
-                OutboxAction.kind == kind, OutboxAction.status.in_(done)
-            )
-        )
-
-    states = dict(
-        session.execute(
-            sa.select(Enrollment.state, sa.func.count()).group_by(Enrollment.state)
-        ).all()
-    )
-    accepted = _accepted(session)
-    return {
-        "enrolled": sum(states.values()),
-        "visited": did(ActionKind.VISIT),
-        "invited": did(ActionKind.CONNECT),
-        "accepted": accepted,
-        "messaged": did(ActionKind.MESSAGE),
-        "replied": states.get(EnrollmentState.REPLIED, 0),
-        **{f"state:{state.value}": n for state, n in states.items()},
-    }
+    return campaign_funnel(session, None)
 
 
 def _accepted(session: Session) -> int:

@@ -47,7 +47,7 @@ from linkseq.store.models import (
     OutboxAction,
 )
 
-__all__ = ["CampaignReport", "Explanation", "campaign_status", "explain"]
+__all__ = ["CampaignReport", "Explanation", "campaign_funnel", "campaign_status", "explain"]
 
 _TERMINAL = {
     EnrollmentState.REPLIED,
@@ -241,13 +241,16 @@ def _first_contact(spec: CampaignSpec) -> Action:
     return Action.visit if any(isinstance(s, VisitStep) for s in spec.steps) else Action.connect
 
 
-def campaign_funnel(session: Session, campaign_id: int) -> dict[str, int]:
-    """Leads per funnel stage of one campaign, and per state."""
+def campaign_funnel(session: Session, campaign_id: int | None) -> dict[str, int]:
+    """Leads per funnel stage and per state, of one campaign (None: of every campaign).
+
+    visited / invited / messaged: an action of that kind reached LinkedIn; accepted: moved
+    invited → connected; replied: in state replied. The one definition the CLI and the demo use.
+    """
+    mine = [] if campaign_id is None else [Enrollment.campaign_id == campaign_id]
     states = dict(
         session.execute(
-            sa.select(Enrollment.state, sa.func.count())
-            .where(Enrollment.campaign_id == campaign_id)
-            .group_by(Enrollment.state)
+            sa.select(Enrollment.state, sa.func.count()).where(*mine).group_by(Enrollment.state)
         ).all()
     )
     done = [ActionStatus.SENT, ActionStatus.RECONCILED]
@@ -255,7 +258,7 @@ def campaign_funnel(session: Session, campaign_id: int) -> dict[str, int]:
         session.execute(
             sa.select(OutboxAction.kind, sa.func.count(sa.distinct(OutboxAction.enrollment_id)))
             .join(Enrollment, Enrollment.id == OutboxAction.enrollment_id)
-            .where(Enrollment.campaign_id == campaign_id, OutboxAction.status.in_(done))
+            .where(*mine, OutboxAction.status.in_(done))
             .group_by(OutboxAction.kind)
         ).all()
     )
@@ -263,7 +266,7 @@ def campaign_funnel(session: Session, campaign_id: int) -> dict[str, int]:
         sa.select(sa.func.count(sa.distinct(AuditEvent.enrollment_id)))
         .join(Enrollment, Enrollment.id == AuditEvent.enrollment_id)
         .where(
-            Enrollment.campaign_id == campaign_id,
+            *mine,
             AuditEvent.to_state == EnrollmentState.CONNECTED.value,
             AuditEvent.from_state == EnrollmentState.INVITED.value,
         )

@@ -32,7 +32,13 @@ from linkseq.clock import ensure_utc
 from linkseq.store.enums import IdentityStatus
 from linkseq.store.models import Identity, WorkerLease
 
-__all__ = ["claim_identity_lease", "ensure_lease_rows", "release_lease", "renew_lease"]
+__all__ = [
+    "claim_identity_lease",
+    "claim_this_lease",
+    "ensure_lease_rows",
+    "release_lease",
+    "renew_lease",
+]
 
 
 def _ensure_lease_rows(session: Session) -> None:
@@ -95,6 +101,23 @@ def _first_free(session: Session, now: datetime) -> int | None:
     if session.get_bind().dialect.name == "postgresql":
         query = query.with_for_update(skip_locked=True, of=WorkerLease)
     return session.execute(query).scalar_one_or_none()
+
+
+def claim_this_lease(
+    session: Session, *, identity_id: int, owner: str, now: datetime, ttl: timedelta
+) -> bool:
+    """Claim the lease of one given identity if it is free (a one-off job such as
+    `linkseq sync`); commits; False when a worker holds it."""
+    now = ensure_utc(now)
+    _ensure_lease_rows(session)
+    result = session.execute(
+        sa.update(WorkerLease)
+        .where(WorkerLease.identity_id == identity_id, _free(now))
+        .values(owner=owner, expires_at=now + ttl)
+        .execution_options(synchronize_session=False)
+    )
+    session.commit()
+    return _rowcount(result) == 1
 
 
 def renew_lease(
