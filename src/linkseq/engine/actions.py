@@ -88,6 +88,7 @@ class ActionResult:
     kind: ActionKind | None = None
     detail: str = ""
     request: dict[str, Any] = field(default_factory=dict)
+    action_id: int | None = None  # the outbox row, when one was written
 
 
 def _render(template: str, lead: Lead, seed: str) -> tuple[str | None, str | None]:
@@ -190,7 +191,7 @@ def perform(
     outbox.mark_sent(session, action, response=response, now=now())
     _on_success(session, identity, enrollment, lead, spec, kind, response, now())
     session.commit()
-    return ActionResult("sent", kind, step.id, request)
+    return ActionResult("sent", kind, step.id, request, action.id)
 
 
 def _call(

@@ -35,6 +35,9 @@ class EngineConfig:
     idle_wake: timedelta = timedelta(hours=3)
     lease_ttl: timedelta = timedelta(minutes=10)
     withdrawals_per_pass: int = 10
+    # a pass plans this far ahead and the next passes send from that plan (engine/memo.py):
+    # a step that becomes due meanwhile, or a lead whose hours open, waits at most this long
+    replan_every: timedelta = timedelta(minutes=30)
     # "scheduled": the periodic connections/conversations syncs run on Edges (schedule mode,
     # `linkseq.engine.background`) and arrive by callback; the pass then syncs live only
     # before admitting new leads and before sending messages

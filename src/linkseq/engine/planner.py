@@ -11,7 +11,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import sqlalchemy as sa
@@ -230,9 +230,13 @@ def build_plan(
     config: EngineConfig,
     remote: RemoteLimits | None = None,
     pending_invitations: int | None = None,
+    ahead: timedelta | None = None,
 ) -> IdentityPlan:
-    """The identity's plan now: due candidates within the pacing horizon, every limit applied."""
+    """The identity's plan now: due candidates within the pacing horizon (or `ahead`, when
+    longer), every limit applied."""
     pacing = campaign_pacing(campaigns)
+    if ahead is not None and ahead > pacing.horizon:
+        pacing = dataclasses.replace(pacing, horizon=ahead)
     candidates = batch_messages(
         due_candidates(session, identity, campaigns, now + pacing.horizon), now, config
     )

@@ -25,6 +25,7 @@ from linkseq.engine.actions import ActionResult, kind_of, perform, reconcile, wi
 from linkseq.engine.admission import admit
 from linkseq.engine.config import EngineConfig
 from linkseq.engine.limits import load_remote_limits, refresh_remote_limits
+from linkseq.engine.memo import PlanMemo, outbox_high_water
 from linkseq.engine.planner import (
     CampaignInfo,
     IdentityPlan,
@@ -46,7 +47,7 @@ from linkseq.engine.sync import (
 from linkseq.planning.hours import is_open
 from linkseq.planning.pacing import ACTION_OF_KIND, StepKind, draw_gap, pass_rng
 from linkseq.planning.quota import Action
-from linkseq.planning.schedule import HoldReason, Plan
+from linkseq.planning.schedule import Candidate, HoldReason, Plan, Planned
 from linkseq.store.enums import ActionKind, EnrollmentState, IdentityStatus, SyncKind
 from linkseq.store.leases import (
     claim_identity_lease,
@@ -131,6 +132,7 @@ class Engine:
         self.dry_run = dry_run
         self.stopping = False
         self._pending_cache: dict[int, tuple[datetime, int]] = {}
+        self._memos: dict[int, PlanMemo] = {}  # each identity's plan, kept between passes
 
     # --- running ------------------------------------------------------------------------------
 
@@ -278,24 +280,22 @@ class Engine:
         self,
         session: Session,
         identity: Identity,
-        state: EnrollmentState,
+        states: tuple[EnrollmentState, ...],
         campaign_ids: list[int],
         until: datetime,
-    ) -> bool:
-        """True when an enrollment in `state` is due (a cheap probe before loading rows)."""
-        return (
-            session.execute(
-                sa.select(Enrollment.id)
-                .where(
-                    Enrollment.identity_id == identity.id,
-                    Enrollment.state == state,
-                    Enrollment.next_action_at <= until,
-                    Enrollment.campaign_id.in_(campaign_ids),
-                )
-                .limit(1)
-            ).first()
-            is not None
-        )
+    ) -> tuple[bool, ...]:
+        """For each state, True when an enrollment in it is due: one statement of cheap probes
+        (`SELECT EXISTS (...), EXISTS (...)`, each an index range scan) before loading rows."""
+        probes = [
+            sa.exists().where(
+                Enrollment.identity_id == identity.id,
+                Enrollment.state == state,
+                Enrollment.next_action_at <= until,
+                Enrollment.campaign_id.in_(campaign_ids),
+            )
+            for state in states
+        ]
+        return tuple(bool(x) for x in session.execute(sa.select(*probes)).one())
 
     def _pending(self, session: Session, identity: Identity) -> int:
         """`_pending_count`, recounted at most every 30 minutes per identity: the pending cap
@@ -350,8 +350,9 @@ class Engine:
             report.next_wake = self._now() + cfg.idle_wake
             return
         now = self._now()
-        has_new = self._has_due(session, identity, EnrollmentState.NEW, ids, now)
-        has_expired = self._has_due(session, identity, EnrollmentState.INVITED, ids, now)
+        has_new, has_expired = self._has_due(
+            session, identity, (EnrollmentState.NEW, EnrollmentState.INVITED), ids, now
+        )
         # --- syncs (guide §14) ---
         periodic = cfg.periodic_syncs == "live"
         if (
@@ -420,8 +421,9 @@ class Engine:
                         dry_run=self.dry_run,
                     )
                 )
-        # --- plan and send ---
-        built = self._plan_and_send(session, identity, campaigns, report)
+        # --- plan and send (a kept plan serves unless this pass moved leads) ---
+        moved = bool(report.syncs or any(report.admitted.values()) or report.results)
+        built = self._plan_and_send(session, identity, campaigns, report, reuse=not moved)
         report.next_wake = self._wake(session, identity, campaigns, report, built)
 
     def _pending_urn(
@@ -447,29 +449,26 @@ class Engine:
         identity: Identity,
         campaigns: dict[int, CampaignInfo],
         report: IdentityReport,
+        *,
+        reuse: bool,
     ) -> IdentityPlan:
         """Send the first planned action; a message opens a short burst of due messages.
 
         Messages share one conversations sync (guide §15): the sync is at most `freshness` old
         when the burst starts, and the burst stops once `max_race` has passed since it, or after
-        `max_batch` messages. Other actions go one per pass, at the pace the plan spread them.
+        `max_batch` messages. Other actions go one per pass, at the pace the plan spread them;
+        the plan is kept for the next passes while it holds (`linkseq.engine.memo`).
         """
-        built = build_plan(
-            session,
-            identity,
-            campaigns,
-            now=self._now(),
-            config=self.config,
-            remote=load_remote_limits(session, identity.id),
-            pending_invitations=self._pending(session, identity),
-        )
-        plan = built.plan
+        memo = self._plan(session, identity, campaigns, reuse=reuse)
+        built = memo.built
+        plan = memo.plan()
         report.plan = plan
         if not plan.go or self.stopping:
             return built
         first = plan.go[0]
         if not self._wait_until(session, identity, first.at):
             return built
+        started = self._now()
         burst = [first.candidate] + [
             c
             for c in [p.candidate for p in plan.go[1:]]
@@ -483,6 +482,7 @@ class Engine:
         rng = pass_rng(identity.uid, self._now())
         synced_at: datetime | None = None
         sent = 0
+        syncs = len(report.syncs)
         for index, candidate in enumerate(burst):
             if sent >= self.config.max_batch or self.stopping:
                 break
@@ -493,11 +493,10 @@ class Engine:
                     break
                 if not is_open(schedules[candidate.campaign], candidate.tz, self._now()):
                     continue
-            enrollment = session.get(Enrollment, int(candidate.key))
+            enrollment = session.get(Enrollment, int(candidate.key), populate_existing=True)
             if enrollment is None:
                 continue
-            session.refresh(enrollment)
-            if enrollment.state not in _PLANNED_STATES:
+            if not _as_planned(enrollment, campaigns, candidate, self._now()):
                 continue
             spec = campaigns[enrollment.campaign_id].spec
             step = step_at(spec.steps, enrollment.step_index)
@@ -522,11 +521,53 @@ class Engine:
                 dry_run=self.dry_run,
             )
             report.results.append(result)
-            if _disconnected(session, identity):
+            more = result.outcome != "sent" or index + 1 < len(burst)
+            if more and _disconnected(session, identity):
                 break
             if result.outcome in ("sent", "uncertain"):
                 sent += 1
+        only = report.results[-1] if len(report.results) == 1 else None
+        if (
+            not self.dry_run
+            and only is not None
+            and only.outcome == "sent"
+            and len(report.syncs) == syncs
+        ):
+            memo.sent(only.action_id, planned=first.at, at=started)
+            self._memos[identity.id] = memo
         return built
+
+    def _plan(
+        self,
+        session: Session,
+        identity: Identity,
+        campaigns: dict[int, CampaignInfo],
+        *,
+        reuse: bool,
+    ) -> PlanMemo:
+        """The identity's kept plan when it still holds, else a new one."""
+        memo = self._memos.pop(identity.id, None)
+        ids = frozenset(campaigns)
+        now = self._now()
+        if (
+            memo is not None
+            and reuse
+            and memo.usable(session, identity_id=identity.id, now=now, campaigns=ids)
+            and _still_open(memo.plan().go[0], campaigns)
+        ):
+            return memo
+        high_water = outbox_high_water(session)
+        fresh = build_plan(
+            session,
+            identity,
+            campaigns,
+            now=now,
+            config=self.config,
+            remote=load_remote_limits(session, identity.id),
+            pending_invitations=self._pending(session, identity),
+            ahead=None if self.dry_run else self.config.replan_every,
+        )
+        return PlanMemo.keep(fresh, now=now, campaigns=ids, high_water=high_water)
 
     def _wait_until(self, session: Session, identity: Identity, at: datetime) -> bool:
         """Wait (the injected sleep) until `at`, keeping the lease; False when stopping."""
@@ -606,14 +647,32 @@ class Engine:
             return None if status.next_slot_at is None else max(at, status.next_slot_at)
 
         plan = report.plan
+        later = plan.go[len(report.results) :] if plan is not None else ()
         if plan is not None:
             # planned but not sent in this pass (batch full): as soon as the pacing allows
-            times += [max(p.at, soon) for p in plan.go[len(report.results) :]]
+            times += [max(p.at, soon) for p in later]
             for held in plan.held:
                 at = usable(held.earliest, held.candidate.action)
                 if at is not None:
                     times.append(at)
-        # steps that become due later, per (campaign, step, message count): each group's first
+        times += self._sync_times(session, identity, now)
+        if any(r.outcome == "uncertain" for r in report.results):
+            times.append(now + timedelta(minutes=1))
+        if not later:
+            # a planned action is within the horizon and every step due before it was a
+            # candidate of the plan; without one, the steps that become due later count
+            times += self._later_steps(session, identity, campaigns, now, usable)
+        return max(min(times), soon)
+
+    def _later_steps(
+        self,
+        session: Session,
+        identity: Identity,
+        campaigns: dict[int, CampaignInfo],
+        now: datetime,
+        usable: Callable[[datetime | None, Action], datetime | None],
+    ) -> list[datetime]:
+        """When steps become due later, per (campaign, step, message count): each group's first."""
         rows = session.execute(
             sa.select(
                 Enrollment.campaign_id,
@@ -635,6 +694,7 @@ class Engine:
                 Enrollment.message_count,
             )
         ).all()
+        times: list[datetime] = []
         for cid, state, index, messages, due in rows:
             if due is None:
                 continue
@@ -646,22 +706,49 @@ class Engine:
                     when = usable(when, ACTION_OF_KIND[kind])
             if when is not None:
                 times.append(when)
-        # the next periodic sync
+        return times
+
+    def _sync_times(self, session: Session, identity: Identity, now: datetime) -> list[datetime]:
+        """When the identity's periodic syncs are next due."""
+        cfg = self.config
+        times: list[datetime] = []
         for sync_kind, every in (
             (SyncKind.CONVERSATIONS, cfg.conversations_every),
             (SyncKind.CONNECTIONS, cfg.connections_every),
         ):
             last = last_synced(session, identity.id, sync_kind)
             times.append(now if last is None else ensure_utc(last) + every)
-        if any(r.outcome == "uncertain" for r in report.results):
-            times.append(now + timedelta(minutes=1))
-        return max(min(times), soon)
+        return times
 
 
 def _actions_of(campaigns: dict[int, CampaignInfo]) -> list[Action]:
     """The limited actions the identity's campaigns use."""
     kinds = {kind_of(step) for info in campaigns.values() for step in info.spec.steps} - {None}
     return [OUTREACH[k] for k in sorted(k for k in kinds if k is not None) if k in OUTREACH]
+
+
+def _still_open(planned: Planned, campaigns: dict[int, CampaignInfo]) -> bool:
+    """True when a kept plan's action, moved later by a late send, is still within hours."""
+    schedule = next(
+        (i.schedule for i in campaigns.values() if i.name == planned.candidate.campaign), None
+    )
+    return schedule is not None and is_open(schedule, planned.candidate.tz, planned.at)
+
+
+def _as_planned(
+    enrollment: Enrollment,
+    campaigns: dict[int, CampaignInfo],
+    candidate: Candidate,
+    now: datetime,
+) -> bool:
+    """True when the enrollment is still due for the step the plan counted (a reply, a move
+    by a sync or by hand since the plan was built: it is not sent on that plan)."""
+    if enrollment.state not in _PLANNED_STATES or enrollment.next_action_at is None:
+        return False
+    if ensure_utc(enrollment.next_action_at) > now:
+        return False
+    step = step_at(campaigns[enrollment.campaign_id].spec.steps, enrollment.step_index)
+    return step is not None and step_kind(step, enrollment.message_count) is candidate.kind
 
 
 def _disconnected(session: Session, identity: Identity) -> bool:
