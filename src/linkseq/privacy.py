@@ -25,6 +25,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from linkseq.engine.funnel import record_sent
 from linkseq.engine.lifecycle import ACTIVE, Event
 from linkseq.engine.transitions import apply_event
 from linkseq.store.enums import ActionStatus, EnrollmentState
@@ -308,6 +309,7 @@ def forget_person(session: Session, lead: Lead, *, now: datetime) -> ForgetRepor
             action.status = ActionStatus.RECONCILED
             action.error_label = "FORGOTTEN"
             action.sent_at = action.sent_at or action.created_at
+            record_sent(session, action)  # counted as reached: the funnel says so too
         action.request = {"erased": True}
         action.response = {"erased": True} if action.response is not None else None
         action.updated_at = now

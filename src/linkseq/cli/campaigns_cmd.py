@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 from linkseq.campaigns import CampaignSpec, LeadPreview, load_campaign_file, preview_lead
 from linkseq.campaigns.preview import step_texts
 from linkseq.cli._common import clock, console, find_identity, open_session, print_json
+from linkseq.engine.funnel import STAGES
 from linkseq.errors import InputError, NotFoundError
 from linkseq.planning.quota import AccountLevel, Action, smart_limit
 from linkseq.store.enums import (
@@ -322,14 +323,14 @@ def pause_cmd(name: Annotated[str, typer.Argument(help="The campaign's name.")])
         console.print(f"Campaign {name!r} is paused (was {before.value})")
 
 
-_STAGES = ("enrolled", "visited", "invited", "accepted", "messaged", "replied")
+_STAGES = STAGES
 _NOT_CONTACTED = (EnrollmentState.NEW, EnrollmentState.READY)
 
 
 def campaign_funnel(session: Session, campaign_id: int) -> dict[str, Any]:
     """One campaign's funnel (enrolled → visited → invited → accepted → messaged → replied)
-    and its leads by state, as `linkseq.engine.explain.campaign_funnel` counts them."""
-    from linkseq.engine.explain import campaign_funnel as count
+    and its leads by state, as `linkseq.engine.funnel.campaign_funnel` counts them."""
+    from linkseq.engine.funnel import campaign_funnel as count
 
     counts = count(session, campaign_id)
     states = {k.split(":", 1)[1]: v for k, v in counts.items() if k.startswith("state:")}

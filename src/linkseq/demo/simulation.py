@@ -237,8 +237,8 @@ class Simulation:
 
     def progress(self) -> tuple[int, int]:
         """Leads that accepted the invitation and leads that replied, so far."""
-        with self.sessions() as session:
-            return _accepted(session), _replied(session)
+        counts = self.funnel()
+        return counts["accepted"], counts["replied"]
 
     def funnel(self) -> dict[str, int]:
         """Leads per stage of the funnel."""
@@ -255,27 +255,6 @@ class Simulation:
 def funnel(session: Session) -> dict[str, int]:
     """Counts per funnel stage (every campaign): enrolled → visited → invited → accepted →
     messaged → replied, then per state."""
-    from linkseq.engine.explain import campaign_funnel
+    from linkseq.engine.funnel import campaign_funnel
 
     return campaign_funnel(session, None)
-
-
-def _accepted(session: Session) -> int:
-    """Enrollments that went from invited to connected (the invitation was accepted)."""
-    from linkseq.store.enums import EnrollmentState
-    from linkseq.store.models import AuditEvent
-
-    query = sa.select(sa.func.count(sa.distinct(AuditEvent.enrollment_id))).where(
-        AuditEvent.to_state == EnrollmentState.CONNECTED.value,
-        AuditEvent.from_state == EnrollmentState.INVITED.value,
-    )
-    return int(session.execute(query).scalar_one())
-
-
-def _replied(session: Session) -> int:
-    """Enrollments in `replied`."""
-    from linkseq.store.enums import EnrollmentState
-    from linkseq.store.models import Enrollment
-
-    query = sa.select(sa.func.count()).where(Enrollment.state == EnrollmentState.REPLIED)
-    return int(session.execute(query).scalar_one())

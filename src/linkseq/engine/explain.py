@@ -3,7 +3,8 @@
 Both read the database only (no Edges call, nothing written): `explain` rebuilds the plan of the
 lead's identity exactly as the next pass would (the same `planner.build_plan`), so what it says
 is what the engine will do; `campaign_status` counts the funnel and forecasts, with
-`planning.schedule.forecast_completion`, when the campaign will have contacted everyone.
+`planning.schedule.forecast_completion`, when the campaign will have contacted everyone (the
+funnel itself is `linkseq.engine.funnel`).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from linkseq.campaigns import CampaignSpec, ConnectStep, InmailStep, MessageStep, VisitStep
 from linkseq.engine.config import EngineConfig
+from linkseq.engine.funnel import campaign_funnel
 from linkseq.engine.planner import (
     PLANNED_STATES,
     CampaignInfo,
@@ -31,23 +33,19 @@ from linkseq.planning.hours import is_open, next_open
 from linkseq.planning.quota import AccountLevel, Action, ramp_up_limit, smart_limit
 from linkseq.planning.schedule import Held, HoldReason, Planned, forecast_completion
 from linkseq.store.enums import (
-    ActionKind,
-    ActionStatus,
     CampaignStatus,
     EnrollmentState,
     IdentityStatus,
 )
 from linkseq.store.models import (
-    AuditEvent,
     Campaign,
     CampaignIdentity,
     Enrollment,
     Identity,
     Lead,
-    OutboxAction,
 )
 
-__all__ = ["CampaignReport", "Explanation", "campaign_funnel", "campaign_status", "explain"]
+__all__ = ["CampaignReport", "Explanation", "campaign_status", "explain"]
 
 _TERMINAL = {
     EnrollmentState.REPLIED,
@@ -241,47 +239,6 @@ def _first_contact(spec: CampaignSpec) -> Action:
     return Action.visit if any(isinstance(s, VisitStep) for s in spec.steps) else Action.connect
 
 
-def campaign_funnel(session: Session, campaign_id: int | None) -> dict[str, int]:
-    """Leads per funnel stage and per state, of one campaign (None: of every campaign).
-
-    visited / invited / messaged: an action of that kind reached LinkedIn; accepted: moved
-    invited → connected; replied: in state replied. The one definition the CLI and the demo use.
-    """
-    mine = [] if campaign_id is None else [Enrollment.campaign_id == campaign_id]
-    states = dict(
-        session.execute(
-            sa.select(Enrollment.state, sa.func.count()).where(*mine).group_by(Enrollment.state)
-        ).all()
-    )
-    done = [ActionStatus.SENT, ActionStatus.RECONCILED]
-    kinds = dict(
-        session.execute(
-            sa.select(OutboxAction.kind, sa.func.count(sa.distinct(OutboxAction.enrollment_id)))
-            .join(Enrollment, Enrollment.id == OutboxAction.enrollment_id)
-            .where(*mine, OutboxAction.status.in_(done))
-            .group_by(OutboxAction.kind)
-        ).all()
-    )
-    accepted = session.execute(
-        sa.select(sa.func.count(sa.distinct(AuditEvent.enrollment_id)))
-        .join(Enrollment, Enrollment.id == AuditEvent.enrollment_id)
-        .where(
-            *mine,
-            AuditEvent.to_state == EnrollmentState.CONNECTED.value,
-            AuditEvent.from_state == EnrollmentState.INVITED.value,
-        )
-    ).scalar_one()
-    return {
-        "enrolled": int(sum(states.values())),
-        "visited": int(kinds.get(ActionKind.VISIT, 0)),
-        "invited": int(kinds.get(ActionKind.CONNECT, 0)),
-        "accepted": int(accepted),
-        "messaged": int(kinds.get(ActionKind.MESSAGE, 0)),
-        "replied": int(states.get(EnrollmentState.REPLIED, 0)),
-        **{f"state:{state.value}": int(n) for state, n in states.items()},
-    }
-
-
 def campaign_status(
     session: Session,
     campaign_id: int,
@@ -297,22 +254,14 @@ def campaign_status(
     spec = load_spec(campaign.id, campaign.spec)
     funnel = campaign_funnel(session, campaign_id)
     action = _first_contact(spec)
-    contact_kinds = [ActionKind.CONNECT, ActionKind.MESSAGE, ActionKind.INMAIL]
-    contacted = (
-        sa.select(OutboxAction.id)
-        .where(
-            OutboxAction.enrollment_id == Enrollment.id,
-            OutboxAction.kind.in_(contact_kinds),
-            OutboxAction.status.in_([ActionStatus.SENT, ActionStatus.RECONCILED]),
-        )
-        .exists()
-    )
+    # not contacted: no invitation, message or InMail reached LinkedIn (the funnel's milestones)
     leads_left = int(
         session.execute(
             sa.select(sa.func.count()).where(
                 Enrollment.campaign_id == campaign_id,
                 Enrollment.state.in_([EnrollmentState.NEW, EnrollmentState.READY]),
-                ~contacted,
+                Enrollment.invited_at.is_(None),
+                Enrollment.messaged_at.is_(None),
             )
         ).scalar_one()
     )

@@ -17,6 +17,7 @@ import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from linkseq.engine.funnel import record_sent
 from linkseq.store.enums import ActionKind, ActionStatus
 from linkseq.store.models import ActionHold, OutboxAction
 
@@ -76,13 +77,14 @@ def begin(
 def mark_sent(
     session: Session, action: OutboxAction, *, response: dict[str, Any] | None, now: datetime
 ) -> None:
-    """The action reached LinkedIn."""
+    """The action reached LinkedIn (and its enrollment the matching funnel milestone)."""
     action.status = (
         ActionStatus.SENT if action.status is ActionStatus.SENDING else (ActionStatus.RECONCILED)
     )
     action.response = response
     action.sent_at = action.sent_at or now
     action.updated_at = now
+    record_sent(session, action)
 
 
 def mark_failed(

@@ -13,6 +13,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from linkseq.engine.funnel import record_transition
 from linkseq.engine.lifecycle import Event, Position, State, advance
 from linkseq.store.enums import EnrollmentState
 from linkseq.store.models import AuditEvent, Enrollment, OutgoingEvent
@@ -51,6 +52,7 @@ def apply_event(
     )
     enrollment.reason = reason[:300]
     enrollment.updated_at = now
+    record_transition(enrollment, EnrollmentState(before.state.value), enrollment.state, now)
     session.add(
         AuditEvent(
             enrollment_id=enrollment.id,

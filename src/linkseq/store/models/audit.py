@@ -20,8 +20,6 @@ class AuditEvent(Base):
     __table_args__ = (
         sa.Index("ix_audit_events_enrollment", "enrollment_id", "at"),
         sa.Index("ix_audit_events_lead", "lead_id", "at"),
-        # The dashboard's "accepted" stage: invited → connected transitions, covered.
-        sa.Index("ix_audit_events_transition", "to_state", "from_state", "enrollment_id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

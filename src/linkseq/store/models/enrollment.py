@@ -24,8 +24,18 @@ class Enrollment(Timestamps, Base):
         # (identity_id = X, state IN (...), next_action_at <= now).
         sa.Index("ix_enrollments_due", "identity_id", "state", "next_action_at"),
         sa.Index("ix_enrollments_lead_state", "lead_id", "state"),
-        # The dashboard's funnel: states (and replies per message count) per campaign, covered.
-        sa.Index("ix_enrollments_campaign_state", "campaign_id", "state", "message_count"),
+        # The funnel: states, replies per message count and milestones per campaign, covered
+        # (one scan of this index counts every stage; see linkseq.engine.funnel).
+        sa.Index(
+            "ix_enrollments_funnel",
+            "campaign_id",
+            "state",
+            "message_count",
+            "visited_at",
+            "invited_at",
+            "accepted_at",
+            "messaged_at",
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -43,6 +53,12 @@ class Enrollment(Timestamps, Base):
     # The state to return to when an identity's session comes back (guide §16).
     paused_from_state: Mapped[EnrollmentState | None] = mapped_column(str_enum(EnrollmentState))
     version: Mapped[int] = mapped_column(default=1)
+    # Funnel milestones, each set once (linkseq.engine.funnel): the first visit, invitation and
+    # message or InMail that reached LinkedIn, and the invitation's acceptance.
+    visited_at: Mapped[datetime | None] = mapped_column()
+    invited_at: Mapped[datetime | None] = mapped_column()
+    accepted_at: Mapped[datetime | None] = mapped_column()
+    messaged_at: Mapped[datetime | None] = mapped_column()
 
     __mapper_args__ = {"version_id_col": version}  # noqa: RUF012 - SQLAlchemy's declarative hook
 

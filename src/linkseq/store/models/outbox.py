@@ -24,8 +24,10 @@ class OutboxAction(Timestamps, Base):
         sa.Index("ix_outbox_actions_quota", "identity_id", "kind", "sent_at"),
         # Recovery: intents and uncertain sends to reconcile.
         sa.Index("ix_outbox_actions_status", "status", "identity_id"),
-        # The dashboard's funnel: what reached LinkedIn per enrollment, covered (no table reads).
+        # What may have reached LinkedIn per enrollment (leads not yet contacted), covered.
         sa.Index("ix_outbox_actions_funnel", "enrollment_id", "status", "kind", "step_id"),
+        # The dashboard's sends per message step: a range of the message kinds, covered.
+        sa.Index("ix_outbox_actions_steps", "kind", "status", "step_id", "enrollment_id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

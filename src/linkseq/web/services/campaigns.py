@@ -1,4 +1,4 @@
-"""Campaigns: each funnel from indexed aggregate queries (no counters to keep in sync)."""
+"""Campaigns: each funnel (one covered scan of enrollments) and the replies per message step."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from linkseq.campaigns import InmailStep, MessageStep, Step
+from linkseq.engine.funnel import campaign_funnels
 from linkseq.engine.steps import load_spec
 from linkseq.errors import LinkseqError
 from linkseq.store.enums import (
@@ -15,7 +16,6 @@ from linkseq.store.enums import (
     EnrollmentState,
 )
 from linkseq.store.models import (
-    AuditEvent,
     Campaign,
     CampaignIdentity,
     Enrollment,
@@ -34,8 +34,7 @@ def _rate(part: int, whole: int) -> float | None:
 def campaign_views(session: Session, *, campaign_id: int | None = None) -> list[CampaignView]:
     """Every campaign (or one) with its funnel, states and reply rate per message step.
 
-    Stages count leads (enrollments): visited / invited / messaged = an action of that kind
-    reached LinkedIn; accepted = moved invited → connected; replied = in state replied.
+    The funnel is `linkseq.engine.funnel`'s, as the CLI and the demo count it.
     """
     where = [] if campaign_id is None else [Campaign.id == campaign_id]
     campaigns = list(session.scalars(sa.select(Campaign).where(*where).order_by(Campaign.id)))
@@ -49,26 +48,9 @@ def campaign_views(session: Session, *, campaign_id: int | None = None) -> list[
         .where(CampaignIdentity.campaign_id.in_(ids))
     ):
         names.setdefault(cid, []).append(name)
-    states: dict[int, dict[str, int]] = {}
-    for cid, state, n in session.execute(
-        sa.select(Enrollment.campaign_id, Enrollment.state, sa.func.count())
-        .where(Enrollment.campaign_id.in_(ids))
-        .group_by(Enrollment.campaign_id, Enrollment.state)
-    ):
-        states.setdefault(cid, {})[EnrollmentState(state).value] = n
-    # leads that reached each kind of action: one grouped scan of the sent outbox rows
-    did: dict[tuple[int, str], int] = {}
-    for cid, kind, n in session.execute(
-        sa.select(
-            Enrollment.campaign_id,
-            OutboxAction.kind,
-            sa.func.count(sa.distinct(OutboxAction.enrollment_id)),
-        )
-        .join(Enrollment, Enrollment.id == OutboxAction.enrollment_id)
-        .where(OutboxAction.status.in_(DONE), Enrollment.campaign_id.in_(ids))
-        .group_by(Enrollment.campaign_id, OutboxAction.kind)
-    ):
-        did[(cid, ActionKind(kind).value)] = n
+    funnels = campaign_funnels(session, ids)
+    # sends per message step: a range of ix_outbox_actions_steps (the message kinds only), each
+    # joined to its enrollment by primary key for the campaign
     per_step: dict[tuple[int, str | None], int] = {}
     for cid, step_id, n in session.execute(
         sa.select(Enrollment.campaign_id, OutboxAction.step_id, sa.func.count())
@@ -89,30 +71,11 @@ def campaign_views(session: Session, *, campaign_id: int | None = None) -> list[
         .group_by(Enrollment.campaign_id, Enrollment.message_count)
     ):
         replied_after[(cid, count)] = n
-    accepted = dict(
-        session.execute(
-            sa.select(Enrollment.campaign_id, sa.func.count(sa.distinct(AuditEvent.enrollment_id)))
-            .join(Enrollment, Enrollment.id == AuditEvent.enrollment_id)
-            .where(
-                AuditEvent.to_state == EnrollmentState.CONNECTED.value,
-                AuditEvent.from_state == EnrollmentState.INVITED.value,
-                Enrollment.campaign_id.in_(ids),
-            )
-            .group_by(Enrollment.campaign_id)
-        ).all()
-    )
     views = []
     for campaign in campaigns:
         cid = campaign.id
-        by_state = states.get(cid, {})
-        counts = {
-            "enrolled": sum(by_state.values()),
-            "visited": did.get((cid, "visit"), 0),
-            "invited": did.get((cid, "connect"), 0),
-            "accepted": int(accepted.get(cid, 0)),
-            "messaged": did.get((cid, "message"), 0) + did.get((cid, "inmail"), 0),
-            "replied": by_state.get("replied", 0),
-        }
+        counts = funnels.get(cid) or dict.fromkeys(FUNNEL_STAGES, 0)
+        by_state = {k.split(":", 1)[1]: n for k, n in counts.items() if k.startswith("state:")}
         funnel = [
             FunnelStage(
                 stage=stage,

@@ -61,9 +61,13 @@ def list_leads(
         except ValueError:
             raise InputError(f"unknown state {state!r}") from None
     text = (search or "").strip()
+    # a search is counted and paged differently (see `_lead_matches`)
+    counted, paged = list(where), list(where)
     if text:
-        where.append(Enrollment.lead_id.in_(_matching_leads(session, text)))
-    base = sa.select(Enrollment.id).where(*where)
+        match = _lead_matches(session, text)
+        counted.append(Enrollment.lead_id.in_(sa.select(Lead.id).where(match)))
+        paged.append(match)
+    base = sa.select(Enrollment.id).where(*counted)
     total = int(
         session.execute(sa.select(sa.func.count()).select_from(base.subquery())).scalar_one()
     )
@@ -72,7 +76,7 @@ def list_leads(
         .join(Lead, Lead.id == Enrollment.lead_id)
         .join(Campaign, Campaign.id == Enrollment.campaign_id)
         .join(Identity, Identity.id == Enrollment.identity_id)
-        .where(*where)
+        .where(*paged)
         .order_by(Enrollment.id.desc())
         .limit(per_page)
         .offset((page - 1) * per_page)
@@ -100,10 +104,13 @@ def list_leads(
     )
 
 
-def _matching_leads(session: Session, text: str) -> sa.Select[int]:
-    """Ids of the leads whose name, company or profile URL contains `text`, case-insensitively.
+def _lead_matches(session: Session, text: str) -> sa.ColumnElement[bool]:
+    """The lead's name, company or profile URL contains `text`, case-insensitively.
 
-    One pass over `leads` alone (no join), then enrollments by `ix_enrollments_lead_state`.
+    The total counts `lead_id IN (SELECT id FROM leads WHERE <this>)`: one pass over `leads`
+    alone, then enrollments by `ix_enrollments_lead_state`. The page puts it on the joined lead
+    instead, so that enrollments are walked newest first and the walk stops at the page's last
+    row (with the IN list, SQLite joined and sorted every match: 90 ms for a third of 100,000).
     SQLite's LIKE already ignores ASCII case (exactly what `lower()` did, at half the cost);
     PostgreSQL gets ILIKE.
     """
@@ -114,7 +121,7 @@ def _matching_leads(session: Session, text: str) -> sa.Select[int]:
         match = [c.like(pattern, escape="\\") for c in columns]
     else:
         match = [c.ilike(pattern, escape="\\") for c in columns]
-    return sa.select(Lead.id).where(sa.or_(*match))
+    return sa.or_(*match)
 
 
 def _escape_like(text: str) -> str:

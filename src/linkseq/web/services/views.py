@@ -7,6 +7,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
+from linkseq.engine.funnel import STAGES
 from linkseq.errors import LinkseqError
 from linkseq.store.enums import (
     ActionStatus,
@@ -40,7 +41,7 @@ __all__ = [
 ]
 
 
-FUNNEL_STAGES = ("enrolled", "visited", "invited", "accepted", "messaged", "replied")
+FUNNEL_STAGES = STAGES
 
 
 DONE = [ActionStatus.SENT, ActionStatus.RECONCILED]
