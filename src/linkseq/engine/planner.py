@@ -19,7 +19,8 @@ from sqlalchemy.orm import Session
 
 from linkseq.campaigns import CampaignSpec
 from linkseq.engine.config import EngineConfig
-from linkseq.engine.quotas import RemoteLimits, identity_quotas, last_action_at
+from linkseq.engine.outbox import holds_for
+from linkseq.engine.quotas import RemoteLimits, Sends, quotas_of, recent_sends
 from linkseq.engine.steps import load_spec, step_at, step_kind
 from linkseq.planning.hours import WorkingSchedule
 from linkseq.planning.pacing import Pacing, StepKind, pass_rng
@@ -240,9 +241,11 @@ def build_plan(
     candidates = batch_messages(
         due_candidates(session, identity, campaigns, now + pacing.horizon), now, config
     )
-    quotas, campaign_caps = identity_quotas(
-        session,
-        identity=identity,
+    sends = recent_sends(session, [identity.id], now).get(identity.id, Sends())
+    quotas, campaign_caps = quotas_of(
+        identity,
+        sends,
+        {a: h.until for a, h in holds_for(session, identity.id, now).items()},
         now=now,
         config=config,
         campaign_caps={cid: info.caps() for cid, info in campaigns.items()},
@@ -250,7 +253,8 @@ def build_plan(
         pending_invitations=pending_invitations,
     )
     names = {cid: info.name for cid, info in campaigns.items()}
-    last = last_action_at(session, identity.id)
+    # pacing needs the last action only when it is minutes old: the week's sends hold it
+    last = max((at for times in sends.per_action.values() for at in times), default=None)
     plan = plan_identity_pass(
         now=now,
         candidates=candidates,

@@ -1,18 +1,16 @@
 """What each identity may still send now: local counts from the outbox, Edges' holds, caps.
 
-The SQL that matters (one range scan on `ix_outbox_actions_quota`):
-
-    SELECT kind, sent_at FROM outbox_actions
-    WHERE identity_id = :id AND sent_at > :week_ago
-      AND kind IN ('visit', 'connect', 'message', 'inmail')
+The SQL that matters is `recent_sends` (range scans of `ix_outbox_actions_quota`).
 
 Actions in flight (`sending`, `uncertain`) count too: they may have reached LinkedIn.
 """
 
 from __future__ import annotations
 
-from collections import defaultdict
-from datetime import datetime, timedelta
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
@@ -32,7 +30,15 @@ from linkseq.planning.quota import (
 from linkseq.store.enums import ActionKind, ActionStatus
 from linkseq.store.models import Enrollment, Identity, OutboxAction
 
-__all__ = ["OUTREACH", "RemoteLimits", "identity_quotas", "last_action_at"]
+__all__ = [
+    "COUNTED",
+    "OUTREACH",
+    "RemoteLimits",
+    "Sends",
+    "identity_quotas",
+    "quotas_of",
+    "recent_sends",
+]
 
 # Edges' answers of its limits endpoint, by action (every window the action consumes)
 RemoteLimits = dict[Action, list[RemoteLimit]]
@@ -51,39 +57,76 @@ COUNTED = (
 )
 
 
-def _sent_times(
-    session: Session, identity_id: int, since: datetime
-) -> tuple[dict[Action, list[datetime]], dict[tuple[int, Action], list[datetime]]]:
-    stamp = sa.func.coalesce(OutboxAction.sent_at, OutboxAction.created_at)
-    rows = session.execute(
-        sa.select(OutboxAction.kind, stamp, Enrollment.campaign_id)
-        .outerjoin(Enrollment, Enrollment.id == OutboxAction.enrollment_id)
-        .where(
-            OutboxAction.identity_id == identity_id,
-            OutboxAction.kind.in_(list(OUTREACH)),
-            OutboxAction.status.in_(COUNTED),
-            # = coalesce(sent_at, created_at) > since, written so that both branches are range
-            # scans of ix_outbox_actions_quota (identity_id, kind, sent_at): a coalesce is opaque
-            # to the index and made every pass read the identity's whole history. InMail's
-            # window is ~31 days, the others' at most 7: each kind is read as far back as needed.
-            sa.or_(
-                OutboxAction.sent_at > since,
-                sa.and_(OutboxAction.sent_at.is_(None), OutboxAction.created_at > since),
-                sa.and_(
-                    OutboxAction.kind == ActionKind.INMAIL,
-                    OutboxAction.sent_at > since - (INMAIL_WINDOW - WEEK),
-                ),
-            ),
+@dataclass(frozen=True, slots=True)
+class Sends:
+    """One identity's counted outreach in its quota windows: per action, and per campaign."""
+
+    per_action: dict[Action, list[datetime]] = field(default_factory=dict)
+    per_campaign: dict[tuple[int, Action], list[datetime]] = field(default_factory=dict)
+
+
+def recent_sends(session: Session, identity_ids: Sequence[int], now: datetime) -> dict[int, Sends]:
+    """Each identity's outreach that counts against its quotas now, in one statement.
+
+    An action counts at coalesce(sent_at, created_at) when it is in flight or reached LinkedIn,
+    within 7 days (InMails: sent within ~31). Written as three ranges of
+    `ix_outbox_actions_quota` (identity_id, kind, sent_at):
+
+        SELECT identity_id, kind, status, sent_at, campaign_id FROM outbox_actions
+          LEFT JOIN enrollments ON ...
+        WHERE identity_id IN (...) AND kind IN (...) AND sent_at > :week_ago
+        UNION ALL SELECT ..., created_at ... AND sent_at IS NULL AND created_at > :week_ago
+        UNION ALL SELECT ..., sent_at ... AND kind = 'inmail'
+                                          AND sent_at > :inmail_window_ago AND sent_at <= :week_ago
+
+    The status is checked here, not in SQL, and there is no OR: either made SQLite read each
+    identity's whole history (a status IN list picks `ix_outbox_actions_status`; an OR of the
+    branches defeats the range scan).
+    """
+    out: dict[int, Sends] = {}
+    if not identity_ids:
+        return out
+    week_ago, inmail_ago = now - WEEK, now - INMAIL_WINDOW
+    mine = OutboxAction.identity_id.in_(list(identity_ids))
+    kinds = OutboxAction.kind.in_(list(OUTREACH))
+
+    def branch(stamp: Any, *where: sa.ColumnElement[bool]) -> sa.Select[Any]:
+        return (
+            sa.select(
+                OutboxAction.identity_id,
+                OutboxAction.kind,
+                OutboxAction.status,
+                stamp,
+                Enrollment.campaign_id,
+            )
+            .outerjoin(Enrollment, Enrollment.id == OutboxAction.enrollment_id)
+            .where(mine, *where)
         )
-    ).all()
-    per_action: dict[Action, list[datetime]] = defaultdict(list)
-    per_campaign: dict[tuple[int, Action], list[datetime]] = defaultdict(list)
-    for kind, at, campaign_id in rows:
+
+    query = sa.union_all(
+        branch(OutboxAction.sent_at, kinds, OutboxAction.sent_at > week_ago),
+        branch(
+            OutboxAction.created_at,
+            kinds,
+            OutboxAction.sent_at.is_(None),
+            OutboxAction.created_at > week_ago,
+        ),
+        branch(
+            OutboxAction.sent_at,
+            OutboxAction.kind == ActionKind.INMAIL,
+            OutboxAction.sent_at > inmail_ago,
+            OutboxAction.sent_at <= week_ago,
+        ),
+    )
+    for identity_id, kind, status, at, campaign_id in session.execute(query):
+        if ActionStatus(status) not in COUNTED:
+            continue
         action = OUTREACH[ActionKind(kind)]
-        per_action[action].append(at)
+        sends = out.setdefault(identity_id, Sends())
+        sends.per_action.setdefault(action, []).append(at)
         if campaign_id is not None:
-            per_campaign[(campaign_id, action)].append(at)
-    return per_action, per_campaign
+            sends.per_campaign.setdefault((campaign_id, action), []).append(at)
+    return out
 
 
 def identity_quotas(
@@ -96,19 +139,44 @@ def identity_quotas(
     remote: RemoteLimits | None = None,
     pending_invitations: int | None = None,
 ) -> tuple[dict[Action, QuotaStatus], dict[tuple[int, Action], QuotaStatus]]:
-    """Every limit on the identity's actions now, and each campaign's own daily caps.
+    """Every limit on the identity's actions now, and each campaign's own daily caps."""
+    sends = recent_sends(session, [identity.id], now).get(identity.id, Sends())
+    holds = {a: h.until for a, h in holds_for(session, identity.id, now).items()}
+    return quotas_of(
+        identity,
+        sends,
+        holds,
+        now=now,
+        config=config,
+        campaign_caps=campaign_caps,
+        remote=remote,
+        pending_invitations=pending_invitations,
+    )
+
+
+def quotas_of(
+    identity: Identity,
+    sends: Sends,
+    holds: dict[str, datetime],
+    *,
+    now: datetime,
+    config: EngineConfig,
+    campaign_caps: dict[int, dict[Action, int | None]],
+    remote: RemoteLimits | None = None,
+    pending_invitations: int | None = None,
+) -> tuple[dict[Action, QuotaStatus], dict[tuple[int, Action], QuotaStatus]]:
+    """The quotas from what was read: `sends`, `holds` in force by action (`*`: every action).
 
     `remote` (Edges' limits endpoint) corrects the local counts: the more conservative wins.
     `pending_invitations` at or above the configured cap holds new invitations.
     """
-    per_action, per_campaign = _sent_times(session, identity.id, now - timedelta(days=7))
-    holds = holds_for(session, identity.id, now)
+    per_action, per_campaign = sends.per_action, sends.per_campaign
     everything = holds.get("*")
     level = AccountLevel.parse(identity.level.value)
     quotas: dict[Action, QuotaStatus] = {}
     for action in Action:
         hold = holds.get(action.value)
-        until = max((h.until for h in (hold, everything) if h is not None), default=None)
+        until = max((h for h in (hold, everything) if h is not None), default=None)
         quotas[action] = quota_status(
             action=action,
             level=level,
@@ -143,20 +211,3 @@ def identity_quotas(
                 campaign_daily_cap=cap,
             )
     return quotas, caps
-
-
-def last_action_at(session: Session, identity_id: int) -> datetime | None:
-    """When the identity last did an outreach action (for pacing)."""
-    stamp = sa.func.max(sa.func.coalesce(OutboxAction.sent_at, OutboxAction.created_at))
-    value: datetime | None = session.execute(
-        sa.select(stamp).where(
-            OutboxAction.identity_id == identity_id,
-            OutboxAction.kind.in_(list(OUTREACH)),
-            OutboxAction.status.in_(COUNTED),
-        )
-    ).scalar_one_or_none()
-    if value is not None and value.tzinfo is None:
-        from datetime import UTC
-
-        value = value.replace(tzinfo=UTC)
-    return value
