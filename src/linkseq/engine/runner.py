@@ -32,6 +32,7 @@ from linkseq.engine.planner import (
     active_campaigns,
     build_plan,
     campaign_pacing,
+    lead_zone,
 )
 from linkseq.engine.quotas import COUNTED as OUTBOX_COUNTED
 from linkseq.engine.quotas import OUTREACH, identity_quotas
@@ -44,7 +45,7 @@ from linkseq.engine.sync import (
     sync_conversations,
     sync_sent_invitations,
 )
-from linkseq.planning.hours import is_open
+from linkseq.planning.hours import is_open, next_open
 from linkseq.planning.pacing import ACTION_OF_KIND, StepKind, draw_gap, pass_rng
 from linkseq.planning.quota import Action
 from linkseq.planning.schedule import Candidate, HoldReason, Plan, Planned
@@ -672,15 +673,19 @@ class Engine:
         now: datetime,
         usable: Callable[[datetime | None, Action], datetime | None],
     ) -> list[datetime]:
-        """When steps become due later, per (campaign, step, message count): each group's first."""
+        """When steps become due later and can go: per (campaign, step, message count, lead
+        zone), the group's first due time moved into the campaign's hours in that zone (a step
+        that falls due at night or at the weekend does not wake the identity then)."""
         rows = session.execute(
             sa.select(
                 Enrollment.campaign_id,
                 Enrollment.state,
                 Enrollment.step_index,
                 Enrollment.message_count,
+                Lead.timezone,
                 sa.func.min(Enrollment.next_action_at),
             )
+            .join(Lead, Lead.id == Enrollment.lead_id)
             .where(
                 Enrollment.identity_id == identity.id,
                 Enrollment.state.in_(_WAKE_STATES),
@@ -692,15 +697,26 @@ class Engine:
                 Enrollment.state,
                 Enrollment.step_index,
                 Enrollment.message_count,
+                Lead.timezone,
             )
         ).all()
         times: list[datetime] = []
-        for cid, state, index, messages, due in rows:
+        for cid, state, index, messages, lead_tz, due in rows:
             if due is None:
                 continue
             when: datetime | None = ensure_utc(due)
             if state in _PLANNED_STATES:
-                step = step_at(campaigns[cid].spec.steps, index)
+                info = campaigns[cid]
+                hours = info.spec.schedule
+                zone = lead_zone(
+                    hours.timezone,
+                    lead_tz,
+                    identity.timezone,
+                    hours.fixed_timezone,
+                    hours.default_timezone,
+                )
+                when = next_open(info.schedule, zone, ensure_utc(due))
+                step = step_at(info.spec.steps, index)
                 kind = step_kind(step, messages) if step is not None else None
                 if kind is not None:
                     when = usable(when, ACTION_OF_KIND[kind])

@@ -119,6 +119,9 @@ class _Hours:
             self._open[key] = is_open(self.schedule(c), c.tz, now)
         return self._open[key]
 
+    def next_open_at(self, c: Candidate, at: datetime) -> datetime:
+        return next_open(self.schedule(c), c.tz, at)
+
     def next_open_now(self, c: Candidate, now: datetime) -> datetime:
         key = (c.campaign, c.tz)
         if key not in self._next:
@@ -165,7 +168,8 @@ def plan_identity_pass(
         if c.cooldown_until is not None and c.cooldown_until > now:
             held.append(Held(c, HoldReason.cooldown, max(c.cooldown_until, c.due_at)))
         elif c.due_at > now:
-            held.append(Held(c, HoldReason.delay, c.due_at))
+            # it could go once due and within its hours: not at a due time that falls at night
+            held.append(Held(c, HoldReason.delay, hours.next_open_at(c, c.due_at)))
         elif not hours.open_now(c, now):
             held.append(Held(c, HoldReason.hours, hours.next_open_now(c, now)))
         else:
