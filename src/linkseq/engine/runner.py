@@ -71,6 +71,7 @@ log = structlog.get_logger("linkseq.engine")
 _PLANNED_STATES = [EnrollmentState.READY, EnrollmentState.CONNECTED, EnrollmentState.MESSAGED]
 _WAKE_STATES = [*_PLANNED_STATES, EnrollmentState.NEW, EnrollmentState.INVITED]
 _MESSAGE_KINDS = {StepKind.first_message, StepKind.follow_up}
+_LEASE_ROWS_EVERY = timedelta(minutes=1)
 
 
 @dataclass(slots=True)
@@ -134,6 +135,7 @@ class Engine:
         self.stopping = False
         self._pending_cache: dict[int, tuple[datetime, int]] = {}
         self._memos: dict[int, PlanMemo] = {}  # each identity's plan, kept between passes
+        self._leases_at: datetime | None = None
 
     # --- running ------------------------------------------------------------------------------
 
@@ -141,8 +143,12 @@ class Engine:
         """Work every identity that has work now, once each."""
         report = RunReport()
         done: set[int] = set()
-        with self.sessions() as session:
-            ensure_lease_rows(session)  # once per run, not at every claim
+        now = self.clock.now()
+        if self._leases_at is None or now - self._leases_at >= _LEASE_ROWS_EVERY:
+            # a new identity gets its lease row within a minute, not at every claim
+            with self.sessions() as session:
+                ensure_lease_rows(session)
+            self._leases_at = now
         while not self.stopping:
             with self.sessions() as session:
                 identity_id = claim_identity_lease(
@@ -169,17 +175,15 @@ class Engine:
         from linkseq.store.models import WorkerLease
 
         with self.sessions() as session:
-            value: datetime | None = session.execute(
-                sa.select(sa.func.min(WorkerLease.expires_at))
-                .join(Identity, Identity.id == WorkerLease.identity_id)
+            has_active, value = session.execute(
+                sa.select(sa.func.count(Identity.id), sa.func.min(WorkerLease.expires_at))
+                .select_from(Identity)
+                .outerjoin(WorkerLease, WorkerLease.identity_id == Identity.id)
                 .where(Identity.status == IdentityStatus.ACTIVE)
-            ).scalar_one_or_none()
-            has_active = session.execute(
-                sa.select(sa.func.count()).where(Identity.status == IdentityStatus.ACTIVE)
-            ).scalar_one()
+            ).one()
         if not has_active:
             return None
-        return value or self.clock.now()
+        return ensure_utc(value) if value is not None else self.clock.now()
 
     def run_forever(self, *, sleep_until: Callable[[datetime], None]) -> None:
         """The worker loop: run, then sleep until the next identity has work; stop on request."""
@@ -337,7 +341,8 @@ class Engine:
     def _pass(self, session: Session, identity: Identity, report: IdentityReport) -> None:
         cfg = self.config
         ensure_profile_id(session, self.client, identity, now=self._now())
-        session.commit()
+        if session.dirty or session.new:
+            session.commit()
         report.reconciled = reconcile(
             session,
             client=self.client,
