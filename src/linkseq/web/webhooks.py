@@ -410,6 +410,9 @@ _PAYLOADS = sa.select(_INBOX.c.dedupe_key, _INBOX.c.payload).where(
     _INBOX.c.dedupe_key.in_(sa.bindparam("keys", expanding=True))
 )
 _INSERT = sa.insert(_INBOX)
+_RUNS = sa.select(BackgroundRun).where(
+    BackgroundRun.run_uid.in_(sa.bindparam("uids", expanding=True))
+)
 _MARK = (
     sa.update(_INBOX)
     .where(_INBOX.c.dedupe_key == sa.bindparam("k"))
@@ -520,12 +523,7 @@ def _apply_group(
     try:
         with _scope(session, careful):
             uids = {p.run.run_uid for p in payloads if p.run.run_uid}
-            runs = {
-                run.run_uid: run
-                for run in session.scalars(
-                    sa.select(BackgroundRun).where(BackgroundRun.run_uid.in_(uids))
-                )
-            }
+            runs = {run.run_uid: run for run in session.scalars(_RUNS, {"uids": list(uids)})}
             outcomes: list[str] = []
             rows: list[dict[str, Any]] = []
             for payload in payloads:
