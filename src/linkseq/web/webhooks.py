@@ -3,21 +3,21 @@
 Edges signs nothing, so linkseq puts a secret (`LINKSEQ_WEBHOOK_SECRET`) in what Edges sends
 back: the `X-Linkseq-Token` header of a run's `callback.headers`, and `?token=` (or the basic
 auth password) of the workspace's integration-webhook URL. It is compared in constant time;
-without it the answer is 401 and nothing is read. A malformed body is a 422 and nothing is
-stored.
+without it the answer is 401 and the body is not even read. A malformed body is a 422 (worded
+as FastAPI words it) and nothing is stored.
 
 Every event is stored raw in `webhook_inbox` first (the dedupe key: `callback_ref_uid`,
-`event_uid`, or a hash of the body), then applied in a savepoint of the same transaction, so a
-redelivery is a no-op and a failure to apply leaves the raw event stored for `drain_inbox`.
-The answer is 200 when applied, 202 when stored but not applied yet, and only once committed.
+`event_uid`, or a hash of the body), then applied in the same transaction, so a redelivery is
+a no-op and a failure to apply leaves the raw event stored for `drain_inbox`. The answer is
+200 when applied, 202 when stored but not applied yet, and only once committed.
 
 Group commit (`WebhookWriter`): the endpoints are `async` and hand their event to one writer
 thread per app, which takes every event queued meanwhile and stores and applies them all in ONE
-transaction (`store_and_apply`): one dedupe query (`IN`), one multi-row insert, one savepoint per
-event, one multi-row update, one commit. Consecutive sync callbacks of the same identity and
-purpose that touch different threads/people are applied by one `process_rows` call (one savepoint
-for the group); if that group fails, its events are applied one by one, so a bad event never
-takes the others with it.
+transaction (`store_and_apply`): one dedupe query (`IN`), one multi-row insert, the events, one
+commit; the inbox is written with prebuilt Core statements. Consecutive sync callbacks of the
+same identity and purpose that touch different threads/people are applied by one `process_rows`
+call (whose caches are written in bulk). Should anything fail, the batch is done again with a
+savepoint per event (or group), so a bad event never takes the others with it.
 """
 
 from __future__ import annotations
