@@ -66,6 +66,19 @@ def test_a_body_that_does_not_fit_gets_fastapis_422_and_nothing_is_stored(
     response = test_client.post(INTEGRATIONS, params={"token": SECRET}, json={"event": 5})
     assert response.status_code == 422
     assert [e["loc"] for e in response.json()["detail"]] == [["body", "event"]]
+    headers = {**token, "Content-Type": "application/json"}
+    # what FastAPI's own body parameters answered (the endpoints read the body themselves now)
+    expected = {
+        b"": ("missing", ["body"]),
+        b"not json": ("json_invalid", ["body", 0]),
+        b"[1, 2]": ("model_attributes_type", ["body"]),
+        b'{"run": "nope"}': ("model_attributes_type", ["body", "run"]),
+    }
+    for raw, (kind, loc) in expected.items():
+        response = test_client.post(CALLBACKS, content=raw, headers=headers)
+        assert response.status_code == 422
+        [error] = response.json()["detail"]
+        assert (error["type"], error["loc"]) == (kind, loc)
     assert stored(sessions) == 0
 
 

@@ -699,25 +699,32 @@ def drain_inbox(
     return done
 
 
-def _decode(raw: bytes) -> dict[str, Any]:
+def _payload(raw: bytes, model: type[BaseModel]) -> dict[str, Any]:
+    """The body decoded once and validated once by `model`; else a 422 worded as FastAPI's."""
+    if not raw:
+        raise RequestValidationError(
+            [{"type": "missing", "loc": ("body",), "msg": "Field required", "input": None}]
+        )
     try:
         data = json.loads(raw)
-    except (ValueError, UnicodeDecodeError):
-        raise HTTPException(status_code=422, detail="body is not JSON") from None
-    if not isinstance(data, dict):
-        raise HTTPException(status_code=422, detail="body must be a JSON object")
-    return data
-
-
-def _validate(model: type[BaseModel], payload: dict[str, Any]) -> None:
-    """422 as FastAPI words it (`detail`: the errors, located in `body`) unless `payload` fits."""
+    except ValueError as exc:  # JSONDecodeError, UnicodeDecodeError
+        error = {
+            "type": "json_invalid",
+            "loc": ("body", getattr(exc, "pos", 0)),
+            "msg": "JSON decode error",
+            "input": {},
+            "ctx": {"error": getattr(exc, "msg", str(exc))},
+        }
+        raise RequestValidationError([error]) from None
     try:
-        model.model_validate(payload)
+        model.model_validate(data, from_attributes=True)  # as FastAPI validates bodies
     except ValidationError as exc:
-        errors = exc.errors(include_url=False, include_context=False, include_input=False)
+        errors = exc.errors(include_url=False)
         raise RequestValidationError(
             [{**error, "loc": ("body", *error["loc"])} for error in errors]
         ) from None
+    assert isinstance(data, dict)  # a model validates JSON objects only
+    return data
 
 
 def _inline(node: Any, defs: Mapping[str, Any]) -> Any:
@@ -756,8 +763,7 @@ async def callbacks(request: Request) -> JSONResponse:
     services = _services(request)
     _callback_auth(request, services)
     raw = await request.body()
-    payload = _decode(raw)
-    _validate(CallbackBody, payload)
+    payload = _payload(raw, CallbackBody)
     outputs = _outputs(services)
     if _needs_outputs(payload, outputs):  # rare: a network read, kept off the event loop
         outputs = await run_in_threadpool(_prefetched, payload, outputs)
@@ -778,8 +784,7 @@ async def integrations(request: Request) -> JSONResponse:
     services = _services(request)
     _integration_auth(request, services)
     raw = await request.body()
-    payload = _decode(raw)
-    _validate(IntegrationBody, payload)
+    payload = _payload(raw, IntegrationBody)
     delivery = Delivery("integration", payload.get("event_uid") or _body_hash(raw), payload)
     status, outcome = await _writer(services).deliver(delivery)
     return JSONResponse({"status": outcome}, status_code=status)
