@@ -51,6 +51,7 @@ def serve(
     from linkseq.logging import configure_logging
     from linkseq.settings import Settings
     from linkseq.web.app import create_app
+    from linkseq.web.serving import uvicorn_options
 
     settings = Settings()
     configure_logging(settings.log_level)
@@ -65,7 +66,7 @@ def serve(
         pump = threading.Thread(target=_pump, args=(stop, deliver_every), daemon=True)
         pump.start()
     try:
-        uvicorn.run(app, host=host, port=port, log_level="warning")
+        uvicorn.run(app, host=host, port=port, log_level="warning", **uvicorn_options())
     finally:
         stop.set()
         if pump is not None:

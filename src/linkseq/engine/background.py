@@ -45,7 +45,12 @@ from linkseq.engine.events_out import finish_campaigns
 from linkseq.engine.lifecycle import IllegalTransition
 from linkseq.engine.recovery import pause_identity, resume_identity
 from linkseq.engine.steps import load_spec, step_at
-from linkseq.engine.sync import apply_connections, apply_conversations, last_synced, mark_synced
+from linkseq.engine.sync import (
+    advance_synced,
+    apply_connections,
+    apply_conversations,
+    last_synced,
+)
 from linkseq.store.enums import ActionKind, ActionStatus, EnrollmentState, IdentityStatus, SyncKind
 from linkseq.store.models import (
     BackgroundRun,
@@ -119,10 +124,7 @@ def _apply_sync(
         moved = apply_conversations(
             session, identity=identity, rows=[Conversation.parse(r) for r in rows], now=now
         )
-    kind = _SYNC_KIND[purpose]
-    last = last_synced(session, identity.id, kind)
-    if last is None or last < now:
-        mark_synced(session, identity.id, kind, now)
+    advance_synced(session, identity.id, _SYNC_KIND[purpose], now)
     return moved
 
 

@@ -13,11 +13,12 @@ same code serves the live pass and the webhook receiver. The caller commits.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.util import identity_key
 
 from linkseq.edges import Connection as EdgesConnection
 from linkseq.edges import Conversation as EdgesConversation
@@ -39,6 +40,7 @@ from linkseq.store.models import (
 )
 
 __all__ = [
+    "advance_synced",
     "apply_connections",
     "apply_conversations",
     "apply_sent_invitations",
@@ -110,6 +112,40 @@ def mark_synced(session: Session, identity_id: int, kind: SyncKind, now: datetim
     put_sync_row(session, identity_id, kind, now)
 
 
+_SYNC: sa.Table = SyncState.__table__  # type: ignore[assignment]
+_NOW = sa.bindparam("at", type_=_SYNC.c.last_synced_at.type)
+_ADVANCE_SYNC = (
+    sa.update(_SYNC)
+    .where(
+        _SYNC.c.identity_id == sa.bindparam("of"),
+        _SYNC.c.kind == sa.bindparam("what"),
+        sa.or_(_SYNC.c.last_synced_at.is_(None), _SYNC.c.last_synced_at < _NOW),
+    )
+    .values(last_synced_at=_NOW)
+)
+_SYNC_EXISTS = sa.select(_SYNC.c.identity_id).where(
+    _SYNC.c.identity_id == sa.bindparam("of"), _SYNC.c.kind == sa.bindparam("what")
+)
+
+
+def advance_synced(session: Session, identity_id: int, kind: SyncKind, now: datetime) -> None:
+    """Record a sync of `kind` at `now` unless a later one is recorded (a late callback)."""
+    held = identity_key(SyncState, (identity_id, kind)) in session.identity_map
+    if held or identity_id in session.info.get("linkseq.sync", {}):
+        last = last_synced(session, identity_id, kind)  # the rows the session holds
+        if last is None or last < now:
+            mark_synced(session, identity_id, kind, now)
+        return
+    # the usual case (a webhook batch): one UPDATE, no row loaded
+    connection = _connection(session)
+    params = {"of": identity_id, "what": kind, "at": now}
+    advanced = connection.execute(_ADVANCE_SYNC, params).rowcount
+    if not advanced and connection.execute(_SYNC_EXISTS, params).first() is None:
+        connection.execute(
+            sa.insert(_SYNC), {"identity_id": identity_id, "kind": kind, "last_synced_at": now}
+        )
+
+
 def ensure_profile_id(
     session: Session, client: EdgesClient, identity: Identity, *, now: datetime
 ) -> str:
@@ -146,6 +182,81 @@ def _spec_json(session: Session, campaign_id: int) -> dict[str, object]:
     return campaign.spec if campaign is not None else {}
 
 
+# --- the caches, written with bulk statements (a sync brings hundreds of rows at a time) -----
+
+_CONNECTIONS: sa.Table = Connection.__table__  # type: ignore[assignment]
+_THREADS: sa.Table = Conversation.__table__  # type: ignore[assignment]
+_KNOWN_CONNECTIONS = sa.select(_CONNECTIONS.c.linkedin_profile_id).where(
+    _CONNECTIONS.c.identity_id == sa.bindparam("identity_id"),
+    _CONNECTIONS.c.linkedin_profile_id.in_(sa.bindparam("ids", expanding=True)),
+)
+_INSERT_CONNECTION = sa.insert(_CONNECTIONS)
+_CACHED_THREADS = sa.select(_THREADS.c.id, _THREADS.c.thread_id, _THREADS.c.received_count).where(
+    _THREADS.c.identity_id == sa.bindparam("identity_id"),
+    _THREADS.c.thread_id.in_(sa.bindparam("threads", expanding=True)),
+)
+_INSERT_THREAD = sa.insert(_THREADS)
+_UPDATE_THREAD = sa.update(_THREADS).where(_THREADS.c.id == sa.bindparam("row_id"))
+
+
+def _connection(session: Session) -> sa.Connection:
+    """The session's connection, its pending ORM changes flushed first (statements below
+    bypass the unit of work: one executemany instead of an object per row)."""
+    session.flush()
+    return session.connection()
+
+
+def _cache_threads(
+    session: Session,
+    identity_id: int,
+    threads: Mapping[str, tuple[PersonKey, EdgesConversation]],
+    now: datetime,
+) -> set[str]:
+    """Insert or update the cached threads; those whose participant wrote since last seen."""
+    connection = _connection(session)
+    cached = {
+        row.thread_id: row
+        for row in connection.execute(
+            _CACHED_THREADS, {"identity_id": identity_id, "threads": list(threads)}
+        )
+    }
+    risen: set[str] = set()
+    new: list[dict[str, object]] = []
+    changed: list[dict[str, object]] = []
+    for thread_id, (key, conv) in threads.items():
+        last = conv.last_message
+        values: dict[str, object] = {
+            "thread_url": conv.linkedin_thread_url,
+            "participant_profile_id": key.profile_id,
+            "participant_profile_url": key.url,
+            "last_message_sender_id": _str(last.linkedin_profile_id) if last else None,
+            "last_message_at": (last.delivered_at if last else None) or conv.last_activity_at,
+            "last_message_text": last.content if last else None,
+            "unread": bool(conv.unread_count) or conv.read is False,
+            "received_count": conv.total_received_messages,
+            "synced_at": now,
+        }
+        old = cached.get(thread_id)
+        if old is None:
+            new.append({"identity_id": identity_id, "thread_id": thread_id, **values})
+            continue
+        received = conv.total_received_messages
+        if received is None:
+            values["received_count"] = old.received_count
+        elif old.received_count is not None and received > old.received_count:
+            risen.add(thread_id)
+        changed.append({"row_id": old.id, **values})
+    if new:
+        connection.execute(_INSERT_THREAD, new)
+    if changed:
+        connection.execute(_UPDATE_THREAD, changed)
+        for values in changed:  # rows the session may hold: read again when next used
+            held = session.identity_map.get(identity_key(Conversation, values["row_id"]))
+            if held is not None:
+                session.expire(held)
+    return risen
+
+
 # --- connections -----------------------------------------------------------------------------
 
 
@@ -160,26 +271,26 @@ def apply_connections(
             people[key] = row
     if not people:
         return 0
+    connection = _connection(session)
     known = set(
-        session.scalars(
-            sa.select(Connection.linkedin_profile_id).where(
-                Connection.identity_id == identity.id,
-                Connection.linkedin_profile_id.in_([k.profile_id for k in people]),
-            )
-        )
+        connection.execute(
+            _KNOWN_CONNECTIONS,
+            {"identity_id": identity.id, "ids": list({k.profile_id for k in people})},
+        ).scalars()
     )
+    new: dict[str | None, dict[str, object]] = {}
     for key, row in people.items():
-        if key.profile_id not in known:
-            session.add(
-                Connection(
-                    identity_id=identity.id,
-                    linkedin_profile_id=key.profile_id,
-                    profile_url=key.url,
-                    full_name=row.full_name,
-                    connected_at=row.connected_at,
-                    seen_at=now,
-                )
-            )
+        if key.profile_id not in known and key.profile_id not in new:
+            new[key.profile_id] = {
+                "identity_id": identity.id,
+                "linkedin_profile_id": key.profile_id,
+                "profile_url": key.url,
+                "full_name": row.full_name,
+                "connected_at": row.connected_at,
+                "seen_at": now,
+            }
+    if new:
+        connection.execute(_INSERT_CONNECTION, list(new.values()))
     moved = 0
     leads = leads_for(session, people)
     if not leads:
@@ -235,35 +346,7 @@ def apply_conversations(
         threads[conv.linkedin_thread_id] = (key, conv)
     if not threads:
         return 0
-    cached = {
-        c.thread_id: c
-        for c in session.scalars(
-            sa.select(Conversation).where(
-                Conversation.identity_id == identity.id,
-                Conversation.thread_id.in_(list(threads)),
-            )
-        )
-    }
-    risen: set[str] = set()  # threads whose participant wrote since the last sync
-    for thread_id, (key, conv) in threads.items():
-        last = conv.last_message
-        row = cached.get(thread_id)
-        if row is None:
-            row = Conversation(identity_id=identity.id, thread_id=thread_id, synced_at=now)
-            session.add(row)
-        received = conv.total_received_messages
-        if received is not None:
-            if row.received_count is not None and received > row.received_count:
-                risen.add(thread_id)
-            row.received_count = received
-        row.thread_url = conv.linkedin_thread_url
-        row.participant_profile_id = key.profile_id
-        row.participant_profile_url = key.url
-        row.last_message_sender_id = _str(last.linkedin_profile_id) if last else None
-        row.last_message_at = (last.delivered_at if last else None) or conv.last_activity_at
-        row.last_message_text = last.content if last else None
-        row.unread = bool(conv.unread_count) or conv.read is False
-        row.synced_at = now
+    risen = _cache_threads(session, identity.id, threads, now)
     wrote = {
         key: conv
         for thread_id, (key, conv) in threads.items()

@@ -3,21 +3,21 @@
 Edges signs nothing, so linkseq puts a secret (`LINKSEQ_WEBHOOK_SECRET`) in what Edges sends
 back: the `X-Linkseq-Token` header of a run's `callback.headers`, and `?token=` (or the basic
 auth password) of the workspace's integration-webhook URL. It is compared in constant time;
-without it the answer is 401 and nothing is read. A malformed body is a 422 and nothing is
-stored.
+without it the answer is 401 and the body is not even read. A malformed body is a 422 (worded
+as FastAPI words it) and nothing is stored.
 
 Every event is stored raw in `webhook_inbox` first (the dedupe key: `callback_ref_uid`,
-`event_uid`, or a hash of the body), then applied in a savepoint of the same transaction, so a
-redelivery is a no-op and a failure to apply leaves the raw event stored for `drain_inbox`.
-The answer is 200 when applied, 202 when stored but not applied yet, and only once committed.
+`event_uid`, or a hash of the body), then applied in the same transaction, so a redelivery is
+a no-op and a failure to apply leaves the raw event stored for `drain_inbox`. The answer is
+200 when applied, 202 when stored but not applied yet, and only once committed.
 
 Group commit (`WebhookWriter`): the endpoints are `async` and hand their event to one writer
 thread per app, which takes every event queued meanwhile and stores and applies them all in ONE
-transaction (`store_and_apply`): one dedupe query (`IN`), one multi-row insert, one savepoint per
-event, one multi-row update, one commit. Consecutive sync callbacks of the same identity and
-purpose that touch different threads/people are applied by one `process_rows` call (one savepoint
-for the group); if that group fails, its events are applied one by one, so a bad event never
-takes the others with it.
+transaction (`store_and_apply`): one dedupe query (`IN`), one multi-row insert, the events, one
+commit; the inbox is written with prebuilt Core statements. Consecutive sync callbacks of the
+same identity and purpose that touch different threads/people are applied by one `process_rows`
+call (whose caches are written in bulk). Should anything fail, the batch is done again with a
+savepoint per event (or group), so a bad event never takes the others with it.
 """
 
 from __future__ import annotations
@@ -35,14 +35,15 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Any
 
 import sqlalchemy as sa
 import structlog
-from fastapi import APIRouter, Depends, HTTPException, Request
+from fastapi import APIRouter, HTTPException, Request
 from fastapi.concurrency import run_in_threadpool
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from sqlalchemy.orm import Session, sessionmaker
 
 from linkseq.clock import Clock
@@ -139,11 +140,10 @@ def _secret(services: Services) -> str:
     return value
 
 
-async def _callback_auth(request: Request) -> bytes:
-    """The raw body of a callback whose `X-Linkseq-Token` is right; 401 otherwise."""
-    if not _same(request.headers.get(SECRET_HEADER), _secret(_services(request))):
+def _callback_auth(request: Request, services: Services) -> None:
+    """Nothing when the callback's `X-Linkseq-Token` is right; a 401 otherwise."""
+    if not _same(request.headers.get(SECRET_HEADER), _secret(services)):
         raise HTTPException(status_code=401, detail="missing or wrong token")
-    return await request.body()
 
 
 def _basic_password(header: str | None) -> str | None:
@@ -156,15 +156,14 @@ def _basic_password(header: str | None) -> str | None:
     return decoded.partition(":")[2]
 
 
-async def _integration_auth(request: Request) -> bytes:
-    """The raw body of an integration event whose `?token=` or basic auth is right; else 401."""
-    secret = _secret(_services(request))
+def _integration_auth(request: Request, services: Services) -> None:
+    """Nothing when the event's `?token=` or basic auth password is right; a 401 otherwise."""
+    secret = _secret(services)
     token = request.query_params.get("token")
     if not (
         _same(token, secret) or _same(_basic_password(request.headers.get("authorization")), secret)
     ):
         raise HTTPException(status_code=401, detail="missing or wrong token")
-    return await request.body()
 
 
 # --- receiving --------------------------------------------------------------------------------
@@ -321,28 +320,16 @@ def _batch(
     """One transaction for the batch; `careful`: a savepoint per unit (else any failure raises)."""
     now = clock.now()
     results: list[Result | None] = [None] * len(deliveries)
-    table = _INBOX
     with sessions() as session:
+        connection = session.connection()  # the inbox: prebuilt Core statements, no ORM
         keys = list({d.dedupe_key for d in deliveries})
-        stored = {
-            row.dedupe_key: row
-            for row in session.execute(
-                sa.select(
-                    WebhookInbox.dedupe_key,
-                    WebhookInbox.source,
-                    WebhookInbox.processed_at,
-                ).where(WebhookInbox.dedupe_key.in_(keys))
-            )
-        }
+        stored = {row.dedupe_key: row for row in connection.execute(_STORED, {"keys": keys})}
         pending = [k for k, row in stored.items() if row.processed_at is None]
         stored_payloads: dict[str, dict[str, Any]] = (
-            dict(
-                session.execute(
-                    sa.select(WebhookInbox.dedupe_key, WebhookInbox.payload).where(
-                        WebhookInbox.dedupe_key.in_(pending)
-                    )
-                ).all()
-            )
+            {
+                row.dedupe_key: row.payload
+                for row in connection.execute(_PAYLOADS, {"keys": pending})
+            }
             if pending
             else {}
         )
@@ -380,7 +367,7 @@ def _batch(
             else:  # stored before but not applied yet: try again now, from what was stored
                 todo.append(_Todo(i, old.source, stored_payloads[key], delivery))
         if new_rows:
-            session.execute(sa.insert(table), new_rows)  # raw first: one multi-row insert
+            connection.execute(_INSERT, new_rows)  # raw first: one multi-row insert
         marks: list[dict[str, Any]] = []
         for unit in _plan(todo):
             merged = _apply_group(session, unit, now, careful) if len(unit) > 1 else None
@@ -407,12 +394,7 @@ def _batch(
                     }
                 )
         if marks:
-            session.execute(
-                sa.update(table)
-                .where(table.c.dedupe_key == sa.bindparam("k"))
-                .values(processed_at=sa.bindparam("p"), error=sa.bindparam("e")),
-                marks,
-            )
+            connection.execute(_MARK, marks)
         session.commit()
     for i, j in copies:
         status, outcome = results[j] or (503, "not stored")
@@ -421,6 +403,21 @@ def _batch(
 
 
 _INBOX: sa.Table = WebhookInbox.__table__  # type: ignore[assignment]
+_STORED = sa.select(_INBOX.c.dedupe_key, _INBOX.c.source, _INBOX.c.processed_at).where(
+    _INBOX.c.dedupe_key.in_(sa.bindparam("keys", expanding=True))
+)
+_PAYLOADS = sa.select(_INBOX.c.dedupe_key, _INBOX.c.payload).where(
+    _INBOX.c.dedupe_key.in_(sa.bindparam("keys", expanding=True))
+)
+_INSERT = sa.insert(_INBOX)
+_RUNS = sa.select(BackgroundRun).where(
+    BackgroundRun.run_uid.in_(sa.bindparam("uids", expanding=True))
+)
+_MARK = (
+    sa.update(_INBOX)
+    .where(_INBOX.c.dedupe_key == sa.bindparam("k"))
+    .values(processed_at=sa.bindparam("p"), error=sa.bindparam("e"))
+)
 
 
 def _forget_caches(session: Session) -> None:
@@ -526,12 +523,7 @@ def _apply_group(
     try:
         with _scope(session, careful):
             uids = {p.run.run_uid for p in payloads if p.run.run_uid}
-            runs = {
-                run.run_uid: run
-                for run in session.scalars(
-                    sa.select(BackgroundRun).where(BackgroundRun.run_uid.in_(uids))
-                )
-            }
+            runs = {run.run_uid: run for run in session.scalars(_RUNS, {"uids": list(uids)})}
             outcomes: list[str] = []
             rows: list[dict[str, Any]] = []
             for payload in payloads:
@@ -707,38 +699,77 @@ def drain_inbox(
     return done
 
 
-def _decode(raw: bytes) -> dict[str, Any]:
+def _payload(raw: bytes, model: type[BaseModel]) -> dict[str, Any]:
+    """The body decoded once and validated once by `model`; else a 422 worded as FastAPI's."""
+    if not raw:
+        raise RequestValidationError(
+            [{"type": "missing", "loc": ("body",), "msg": "Field required", "input": None}]
+        )
     try:
         data = json.loads(raw)
-    except (ValueError, UnicodeDecodeError):
-        raise HTTPException(status_code=422, detail="body is not JSON") from None
-    if not isinstance(data, dict):
-        raise HTTPException(status_code=422, detail="body must be a JSON object")
+    except ValueError as exc:  # JSONDecodeError, UnicodeDecodeError
+        error = {
+            "type": "json_invalid",
+            "loc": ("body", getattr(exc, "pos", 0)),
+            "msg": "JSON decode error",
+            "input": {},
+            "ctx": {"error": getattr(exc, "msg", str(exc))},
+        }
+        raise RequestValidationError([error]) from None
+    try:
+        model.model_validate(data, from_attributes=True)  # as FastAPI validates bodies
+    except ValidationError as exc:
+        errors = exc.errors(include_url=False)
+        raise RequestValidationError(
+            [{**error, "loc": ("body", *error["loc"])} for error in errors]
+        ) from None
+    assert isinstance(data, dict)  # a model validates JSON objects only
     return data
+
+
+def _inline(node: Any, defs: Mapping[str, Any]) -> Any:
+    if isinstance(node, dict):
+        ref = node.get("$ref")
+        if isinstance(ref, str) and ref.startswith("#/$defs/"):
+            return _inline(defs[ref.rsplit("/", 1)[1]], defs)
+        return {key: _inline(value, defs) for key, value in node.items()}
+    if isinstance(node, list):
+        return [_inline(value, defs) for value in node]
+    return node
+
+
+def _openapi(model: type[BaseModel]) -> dict[str, Any]:
+    """The OpenAPI `requestBody` of an endpoint that reads its body itself (schema inlined)."""
+    schema = model.model_json_schema()
+    schema = _inline(schema, schema.pop("$defs", {}))
+    return {"requestBody": {"required": True, "content": {"application/json": {"schema": schema}}}}
 
 
 _RESPONSES: dict[int | str, dict[str, Any]] = {
     202: {"description": "Stored, applied later"},
     401: {"description": "Missing or wrong token"},
+    422: {"description": "Malformed body: nothing stored"},
 }
 
+# The endpoints take the bare request: the token is checked before the body is read, the body
+# is decoded once and validated once (FastAPI's body parameters would decode and validate it,
+# then the raw bytes are needed again); the OpenAPI description still shows both bodies.
 
-@router.post("/callbacks", responses=_RESPONSES)
-async def callbacks(
-    body: CallbackBody,
-    request: Request,
-    raw: Annotated[bytes, Depends(_callback_auth)],
-) -> JSONResponse:
+
+@router.post("/callbacks", responses=_RESPONSES, openapi_extra=_openapi(CallbackBody))
+async def callbacks(request: Request) -> JSONResponse:
     """Receive an async or scheduled run's callback (header `X-Linkseq-Token`)."""
     # async: no threadpool hop per request; the database work is the writer thread's
     services = _services(request)
-    payload = _decode(raw)
+    _callback_auth(request, services)
+    raw = await request.body()
+    payload = _payload(raw, CallbackBody)
     outputs = _outputs(services)
     if _needs_outputs(payload, outputs):  # rare: a network read, kept off the event loop
         outputs = await run_in_threadpool(_prefetched, payload, outputs)
     delivery = Delivery(
         "callback",
-        body.callback_ref_uid or _body_hash(raw),
+        payload.get("callback_ref_uid") or _body_hash(raw),
         payload,
         _engine_config(services),
         outputs,
@@ -747,15 +778,13 @@ async def callbacks(
     return JSONResponse({"status": outcome}, status_code=status)
 
 
-@router.post("/integrations", responses=_RESPONSES)
-async def integrations(
-    body: IntegrationBody,
-    request: Request,
-    raw: Annotated[bytes, Depends(_integration_auth)],
-) -> JSONResponse:
+@router.post("/integrations", responses=_RESPONSES, openapi_extra=_openapi(IntegrationBody))
+async def integrations(request: Request) -> JSONResponse:
     """Receive an integration status event (`?token=` or basic auth)."""
     services = _services(request)
-    payload = _decode(raw)
-    delivery = Delivery("integration", body.event_uid or _body_hash(raw), payload)
+    _integration_auth(request, services)
+    raw = await request.body()
+    payload = _payload(raw, IntegrationBody)
+    delivery = Delivery("integration", payload.get("event_uid") or _body_hash(raw), payload)
     status, outcome = await _writer(services).deliver(delivery)
     return JSONResponse({"status": outcome}, status_code=status)
