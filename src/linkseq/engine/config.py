@@ -37,7 +37,7 @@ class EngineConfig:
     withdrawals_per_pass: int = 10
     # a pass plans this far ahead and the next passes send from that plan (engine/memo.py):
     # a step that becomes due meanwhile, or a lead whose hours open, waits at most this long
-    replan_every: timedelta = timedelta(minutes=30)
+    replan_every: timedelta = timedelta(minutes=60)
     # "scheduled": the periodic connections/conversations syncs run on Edges (schedule mode,
     # `linkseq.engine.background`) and arrive by callback; the pass then syncs live only
     # before admitting new leads and before sending messages

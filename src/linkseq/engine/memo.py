@@ -1,17 +1,19 @@
 """An identity's plan, kept between passes: one plan serves the sends it spread ahead.
 
 Building a plan is the heaviest read of a pass (every due candidate, every quota). The runner's
-plan looks `replan_every` ahead (30 minutes) and says what goes at which paced instant; a pass
+plan looks `replan_every` ahead (an hour) and says what goes at which paced instant; a pass
 sends only its first action, and the next passes take the following ones from the kept plan
 instead of rebuilding it, as long as nothing the plan was built from has changed:
 
 - the plan is younger than `replan_every`, and no action it held for a used-up quota could go
   yet (that quota's next slot);
-- the pass ran no sync, admission or withdrawal (they move leads and due times), and the
+- the pass admitted no lead, withdrew no invitation and read no new limits from Edges, and the
   previous pass ended in exactly one send;
 - the identity's active campaigns are the same;
 - no outbox row was written for the identity since the plan was built, but the engine's own
-  sends (a message from the inbox, another process): the quotas the plan spent are still true.
+  sends (a message from the inbox, another process): the quotas the plan spent are still true;
+- no lead of the identity changed state since, but those the plan sent to (a sync or a callback
+  saw an acceptance or a reply: every change of state writes an audit row).
 
 A step that becomes due meanwhile, or a lead whose hours open, waits for the next plan: at most
 `replan_every`. Before each send the runner still reloads the enrollment (a reply, a pause, the
@@ -28,14 +30,20 @@ from sqlalchemy.orm import Session
 
 from linkseq.engine.planner import IdentityPlan
 from linkseq.planning.schedule import HoldReason, Plan, Planned
-from linkseq.store.models import OutboxAction
+from linkseq.store.models import AuditEvent, Enrollment, OutboxAction
 
-__all__ = ["PlanMemo", "outbox_high_water"]
+__all__ = ["PlanMemo", "high_water"]
 
 
-def outbox_high_water(session: Session) -> int:
-    """The highest outbox id so far (the primary key's last entry: no scan)."""
-    return int(session.execute(sa.select(sa.func.max(OutboxAction.id))).scalar_one() or 0)
+def high_water(session: Session) -> tuple[int, int]:
+    """The highest outbox and audit ids so far (each its primary key's last entry: no scan)."""
+    outbox, audit = session.execute(
+        sa.select(
+            sa.select(sa.func.max(OutboxAction.id)).scalar_subquery(),
+            sa.select(sa.func.max(AuditEvent.id)).scalar_subquery(),
+        )
+    ).one()
+    return int(outbox or 0), int(audit or 0)
 
 
 @dataclass(slots=True)
@@ -45,14 +53,20 @@ class PlanMemo:
     built: IdentityPlan
     campaigns: frozenset[int]
     valid_until: datetime
-    high_water: int
+    high_water: tuple[int, int]  # outbox, audit
     consumed: int = 0
     ours: set[int] = field(default_factory=set)
+    sent_to: set[int] = field(default_factory=set)  # enrollments
     late: timedelta = timedelta(0)  # how much later than planned the sends went
 
     @classmethod
     def keep(
-        cls, built: IdentityPlan, *, now: datetime, campaigns: frozenset[int], high_water: int
+        cls,
+        built: IdentityPlan,
+        *,
+        now: datetime,
+        campaigns: frozenset[int],
+        high_water: tuple[int, int],
     ) -> PlanMemo:
         """Remember `built` (made at `now`) until its horizon, or a used-up quota's next slot."""
         until = now + built.pacing.horizon
@@ -73,21 +87,36 @@ class PlanMemo:
         self, session: Session, *, identity_id: int, now: datetime, campaigns: frozenset[int]
     ) -> bool:
         """True when the plan still says what a new one would (see the module's docstring)."""
-        if now >= self.valid_until or campaigns != self.campaigns:
+        # (the actions keep their place in the plan when the sends ran late)
+        if now >= self.valid_until + self.late or campaigns != self.campaigns:
             return False
         if self.consumed >= len(self.built.plan.go):
             return False
+        outbox, audit = self.high_water
         others = session.execute(
             sa.select(OutboxAction.id)
-            .where(OutboxAction.id > self.high_water, OutboxAction.identity_id == identity_id)
+            .where(OutboxAction.id > outbox, OutboxAction.identity_id == identity_id)
             .limit(len(self.ours) + 1)
         ).scalars()
-        return all(action_id in self.ours for action_id in others)
+        if not all(action_id in self.ours for action_id in others):
+            return False
+        moved = session.execute(
+            sa.select(AuditEvent.id)
+            .join(Enrollment, Enrollment.id == AuditEvent.enrollment_id)
+            .where(
+                AuditEvent.id > audit,
+                Enrollment.identity_id == identity_id,
+                AuditEvent.enrollment_id.not_in(self.sent_to),
+            )
+            .limit(1)
+        ).first()
+        return moved is None
 
     def sent(self, action_id: int | None, *, planned: datetime, at: datetime) -> None:
         """The plan's next action, planned at `planned`, went out at `at` as outbox row
         `action_id`."""
         self.late += max(timedelta(0), at - planned)
+        self.sent_to.add(int(self.built.plan.go[self.consumed].candidate.key))
         self.consumed += 1
         if action_id is not None:
             self.ours.add(action_id)

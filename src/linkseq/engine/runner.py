@@ -25,7 +25,7 @@ from linkseq.engine.actions import ActionResult, kind_of, perform, reconcile, wi
 from linkseq.engine.admission import admit
 from linkseq.engine.config import EngineConfig
 from linkseq.engine.limits import load_remote_limits, refresh_remote_limits
-from linkseq.engine.memo import PlanMemo, outbox_high_water
+from linkseq.engine.memo import PlanMemo, high_water
 from linkseq.engine.planner import (
     CampaignInfo,
     IdentityPlan,
@@ -428,7 +428,8 @@ class Engine:
                     )
                 )
         # --- plan and send (a kept plan serves unless this pass moved leads) ---
-        moved = bool(report.syncs or any(report.admitted.values()) or report.results)
+        # (a sync that moved leads wrote audit rows: the kept plan checks them before use)
+        moved = bool("limits" in report.syncs or any(report.admitted.values()) or report.results)
         built = self._plan_and_send(session, identity, campaigns, report, reuse=not moved)
         report.next_wake = self._wake(session, identity, campaigns, report, built)
 
@@ -488,7 +489,6 @@ class Engine:
         rng = pass_rng(identity.uid, self._now())
         synced_at: datetime | None = None
         sent = 0
-        syncs = len(report.syncs)
         for index, candidate in enumerate(burst):
             if sent >= self.config.max_batch or self.stopping:
                 break
@@ -502,7 +502,7 @@ class Engine:
             enrollment = session.get(Enrollment, int(candidate.key), populate_existing=True)
             if enrollment is None:
                 continue
-            if not _as_planned(enrollment, campaigns, candidate, self._now()):
+            if not _as_planned(enrollment, identity, campaigns, candidate, self._now()):
                 continue
             spec = campaigns[enrollment.campaign_id].spec
             step = step_at(spec.steps, enrollment.step_index)
@@ -533,12 +533,7 @@ class Engine:
             if result.outcome in ("sent", "uncertain"):
                 sent += 1
         only = report.results[-1] if len(report.results) == 1 else None
-        if (
-            not self.dry_run
-            and only is not None
-            and only.outcome == "sent"
-            and len(report.syncs) == syncs
-        ):
+        if not self.dry_run and only is not None and only.outcome == "sent":
             memo.sent(only.action_id, planned=first.at, at=started)
             self._memos[identity.id] = memo
         return built
@@ -562,7 +557,7 @@ class Engine:
             and _still_open(memo.plan().go[0], campaigns)
         ):
             return memo
-        high_water = outbox_high_water(session)
+        marks = high_water(session)
         fresh = build_plan(
             session,
             identity,
@@ -573,7 +568,7 @@ class Engine:
             pending_invitations=self._pending(session, identity),
             ahead=None if self.dry_run else self.config.replan_every,
         )
-        return PlanMemo.keep(fresh, now=now, campaigns=ids, high_water=high_water)
+        return PlanMemo.keep(fresh, now=now, campaigns=ids, high_water=marks)
 
     def _wait_until(self, session: Session, identity: Identity, at: datetime) -> bool:
         """Wait (the injected sleep) until `at`, keeping the lease; False when stopping."""
@@ -758,6 +753,7 @@ def _still_open(planned: Planned, campaigns: dict[int, CampaignInfo]) -> bool:
 
 def _as_planned(
     enrollment: Enrollment,
+    identity: Identity,
     campaigns: dict[int, CampaignInfo],
     candidate: Candidate,
     now: datetime,
@@ -765,6 +761,8 @@ def _as_planned(
     """True when the enrollment is still due for the step the plan counted (a reply, a move
     by a sync or by hand since the plan was built: it is not sent on that plan)."""
     if enrollment.state not in _PLANNED_STATES or enrollment.next_action_at is None:
+        return False
+    if enrollment.identity_id != identity.id or enrollment.campaign_id not in campaigns:
         return False
     if ensure_utc(enrollment.next_action_at) > now:
         return False
