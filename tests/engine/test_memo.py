@@ -1,0 +1,151 @@
+"""The plan kept between passes (engine/memo.py): it serves while it holds, and only then."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+
+from linkseq.engine.lifecycle import Event
+from linkseq.engine.memo import PlanMemo
+from linkseq.engine.transitions import apply_event
+from linkseq.store.enums import ActionKind, ActionStatus
+from linkseq.store.models import Enrollment, Identity, OutboxAction
+from tests.engine.harness import Harness, campaign_spec, person
+
+VISITS = [{"id": "look", "type": "visit"}]
+
+
+@pytest.fixture
+def harness(tmp_path: Path) -> Iterator[Harness]:
+    persons = [person(f"p{i:02d}") for i in range(60)]
+    h = Harness(
+        f"sqlite:///{tmp_path / 'memo.db'}",
+        persons=persons,
+        campaigns=[campaign_spec(steps=VISITS)],
+    )
+    yield h
+    h.close()
+
+
+def _memo(h: Harness) -> PlanMemo | None:
+    with h.sessions() as session:
+        identity_id = session.scalars(sa.select(Identity.id)).one()
+    return h.engine._memos.get(identity_id)
+
+
+def _to_wake(h: Harness) -> None:
+    wake = h.engine.next_wake()
+    assert wake is not None
+    if wake > h.clock.now():
+        h.sandbox.advance(to=wake)
+
+
+def _first_sending_pass(h: Harness) -> PlanMemo:
+    """Run until a pass sends, and return the plan it kept."""
+    for _ in range(20):
+        if h.run_once().sent:
+            memo = _memo(h)
+            assert memo is not None
+            assert memo.consumed == 1
+            return memo
+        _to_wake(h)
+    raise AssertionError("no pass sent anything")
+
+
+def test_one_plan_serves_several_paced_sends(harness: Harness) -> None:
+    memo = _first_sending_pass(harness)
+    planned = len(memo.built.plan.go)
+    assert planned >= 3, "an hour of visits at the day's pace holds several"
+    for _ in range(planned - 1):
+        _to_wake(harness)
+        assert harness.run_once().sent == 1
+    kept = _memo(harness)
+    assert kept is memo
+    assert kept.consumed == planned
+    # the sends it planned are paced and in hours, as if each pass had planned anew
+    assert harness.breaches() == dict.fromkeys(harness.breaches(), 0)
+    assert len(harness.calls("linkedin-visit-profile")) == planned
+
+
+def test_a_message_sent_from_elsewhere_makes_the_next_pass_plan_anew(harness: Harness) -> None:
+    memo = _first_sending_pass(harness)
+    with harness.sessions() as session:
+        enrollment = session.scalars(sa.select(Enrollment)).first()
+        assert enrollment is not None
+        now = harness.clock.now()
+        session.add(
+            OutboxAction(
+                enrollment_id=None,
+                identity_id=enrollment.identity_id,
+                step_id="inbox",
+                kind=ActionKind.MESSAGE,
+                idempotency_key="inbox:test",
+                status=ActionStatus.SENT,
+                request={},
+                attempts=1,
+                created_at=now,
+                updated_at=now,
+                sent_at=now,
+            )
+        )
+        session.commit()
+    _to_wake(harness)
+    harness.run_once()
+    assert _memo(harness) is not memo
+
+
+def test_a_lead_that_moved_since_the_plan_is_not_sent_on_it(harness: Harness) -> None:
+    memo = _first_sending_pass(harness)
+    following = int(memo.plan().go[0].candidate.key)
+    with harness.sessions() as session:
+        enrollment = session.get(Enrollment, following)
+        assert enrollment is not None
+        handle = enrollment.lead_id
+        apply_event(session, enrollment, Event.dnc, now=harness.clock.now(), reason="by hand")
+        enrollment.next_action_at = None
+        session.commit()
+    _to_wake(harness)
+    harness.run_once()
+    assert _memo(harness) is not memo  # the audit row of the move discarded the plan
+    with harness.sessions() as session:
+        sent_to = session.scalars(
+            sa.select(OutboxAction.enrollment_id).where(OutboxAction.id > 0)
+        ).all()
+    assert following not in sent_to, f"lead {handle} was sent to after it left the sequence"
+
+
+def test_a_late_send_moves_the_rest_of_the_plan_as_late(harness: Harness) -> None:
+    memo = _first_sending_pass(harness)
+    planned = [p.at for p in memo.plan().go]
+    assert len(planned) >= 2
+    # the worker comes back ten minutes after the next action's time
+    harness.sandbox.advance(to=planned[0] + timedelta(minutes=10))
+    assert harness.run_once().sent == 1
+    kept = _memo(harness)
+    assert kept is memo
+    later = [p.at for p in kept.plan().go]
+    # the rest of the plan moved as late, so the gap drawn after that send is kept whole
+    assert later[0] - planned[1] == timedelta(minutes=10)
+    assert later[0] - (planned[0] + timedelta(minutes=10)) == planned[1] - planned[0]
+    assert planned[1] - planned[0] >= timedelta(seconds=45)
+
+
+def test_any_lead_of_the_identity_changing_state_makes_the_next_pass_plan_anew(
+    harness: Harness,
+) -> None:
+    memo = _first_sending_pass(harness)
+    planned = {int(p.candidate.key) for p in memo.built.plan.go}
+    with harness.sessions() as session:
+        other = session.scalars(
+            sa.select(Enrollment).where(Enrollment.id.not_in(planned)).limit(1)
+        ).one()
+        apply_event(session, other, Event.dnc, now=harness.clock.now(), reason="by hand")
+        other.next_action_at = None
+        session.commit()
+    _to_wake(harness)
+    assert harness.run_once().sent == 1
+    assert _memo(harness) is not memo
