@@ -42,6 +42,13 @@ _SENT_MILESTONE = {
     ActionKind.INMAIL: "messaged_at",
 }
 _REACHED = (ActionStatus.SENT, ActionStatus.RECONCILED)
+_TABLE = cast(sa.Table, Enrollment.__table__)
+_MILESTONE = {  # built once: a statement costs more to construct than to run
+    name: sa.update(_TABLE)
+    .where(_TABLE.c.id == sa.bindparam("b_id"), _TABLE.c[name].is_(None))
+    .values({name: sa.bindparam("at", type_=_TABLE.c[name].type)})
+    for name in set(_SENT_MILESTONE.values())
+}
 
 
 def record_sent(session: Session, action: OutboxAction) -> None:
@@ -49,14 +56,10 @@ def record_sent(session: Session, action: OutboxAction) -> None:
     name = _SENT_MILESTONE.get(action.kind)
     if name is None or action.enrollment_id is None or action.status not in _REACHED:
         return
-    table = cast(sa.Table, Enrollment.__table__)
-    column = table.c[name]
     # a table UPDATE, not an ORM one: the enrollment's version is not bumped (no concurrent
     # change of its state can conflict with a milestone) and the identity map is not searched
     session.execute(
-        sa.update(table)
-        .where(table.c.id == action.enrollment_id, column.is_(None))
-        .values({name: action.sent_at or action.updated_at})
+        _MILESTONE[name], {"b_id": action.enrollment_id, "at": action.sent_at or action.updated_at}
     )
 
 

@@ -119,15 +119,23 @@ def void(session: Session, action: OutboxAction, *, reason: str, now: datetime) 
     action.updated_at = now
 
 
+# built once: constructing a statement costs more than running it
+_IN_FLIGHT = (
+    sa.select(OutboxAction)
+    .where(
+        OutboxAction.identity_id == sa.bindparam("identity_id"),
+        OutboxAction.status.in_(IN_FLIGHT),
+    )
+    .order_by(OutboxAction.id)
+)
+_HOLDS = sa.select(ActionHold).where(
+    ActionHold.identity_id == sa.bindparam("identity_id"), ActionHold.until > sa.bindparam("now")
+)
+
+
 def in_flight(session: Session, identity_id: int) -> list[OutboxAction]:
     """Actions of the identity whose outcome is unknown, oldest first."""
-    return list(
-        session.scalars(
-            sa.select(OutboxAction)
-            .where(OutboxAction.identity_id == identity_id, OutboxAction.status.in_(IN_FLIGHT))
-            .order_by(OutboxAction.id)
-        )
-    )
+    return list(session.scalars(_IN_FLIGHT, {"identity_id": identity_id}))
 
 
 def hold(session: Session, *, identity_id: int, action: str, until: datetime, reason: str) -> None:
@@ -142,11 +150,4 @@ def hold(session: Session, *, identity_id: int, action: str, until: datetime, re
 
 def holds_for(session: Session, identity_id: int, now: datetime) -> dict[str, ActionHold]:
     """The identity's holds still in force at `now`, by action."""
-    return {
-        h.action: h
-        for h in session.scalars(
-            sa.select(ActionHold).where(
-                ActionHold.identity_id == identity_id, ActionHold.until > now
-            )
-        )
-    }
+    return {h.action: h for h in session.scalars(_HOLDS, {"identity_id": identity_id, "now": now})}

@@ -63,18 +63,16 @@ def _str(value: object) -> str | None:
     return None if value is None or value == "" else str(value)
 
 
+_SYNC_ROWS = sa.select(SyncState).where(SyncState.identity_id == sa.bindparam("identity_id"))
+
+
 def _sync_rows(session: Session, identity_id: int) -> dict[SyncKind, SyncState]:
     """The identity's sync_state rows, read once per session and held (the identity map is weak,
     and a missing row would otherwise cost a query at every look)."""
     cache: dict[int, dict[SyncKind, SyncState]] = session.info.setdefault("linkseq.sync", {})
     rows = cache.get(identity_id)
     if rows is None:
-        rows = {
-            row.kind: row
-            for row in session.scalars(
-                sa.select(SyncState).where(SyncState.identity_id == identity_id)
-            )
-        }
+        rows = {row.kind: row for row in session.scalars(_SYNC_ROWS, {"identity_id": identity_id})}
         cache[identity_id] = rows
     return rows
 

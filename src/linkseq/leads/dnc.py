@@ -89,10 +89,26 @@ def load_dnc(session: Session) -> DncSet:
     return DncSet(urls=frozenset(urls), profile_ids=frozenset(ids))
 
 
+# built once (checked at every send): two index probes
+_BY_URL = sa.select(DoNotContact.id).where(DoNotContact.profile_url == sa.bindparam("url")).limit(1)
+_BY_URL_OR_ID = (
+    sa.select(DoNotContact.id)
+    .where(
+        sa.or_(
+            DoNotContact.profile_url == sa.bindparam("url"),
+            DoNotContact.linkedin_profile_id == sa.bindparam("profile_id"),
+        )
+    )
+    .limit(1)
+)
+
+
 def is_on_dnc(session: Session, lead: Lead) -> bool:
     """True when `lead` is on the list (by URL or profile id): checked again at every send."""
-    conditions = [DoNotContact.profile_url == lead.profile_url]
     if lead.linkedin_profile_id:
-        conditions.append(DoNotContact.linkedin_profile_id == lead.linkedin_profile_id)
-    query = sa.select(DoNotContact.id).where(sa.or_(*conditions)).limit(1)
-    return session.execute(query).first() is not None
+        found = session.execute(
+            _BY_URL_OR_ID, {"url": lead.profile_url, "profile_id": lead.linkedin_profile_id}
+        )
+    else:
+        found = session.execute(_BY_URL, {"url": lead.profile_url})
+    return found.first() is not None

@@ -23,6 +23,7 @@ run a guarded UPDATE (`... WHERE identity_id = :id AND (expires_at IS NULL OR ex
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
@@ -55,8 +56,42 @@ def _ensure_lease_rows(session: Session) -> None:
         session.execute(lite.on_conflict_do_nothing(index_elements=["identity_id"]))
 
 
-def _free(now: datetime) -> sa.ColumnElement[bool]:
+def _free(now: Any) -> sa.ColumnElement[bool]:
     return sa.or_(WorkerLease.expires_at.is_(None), WorkerLease.expires_at <= now)
+
+
+# Built once, run with parameters: constructing a statement costs more than running it, and a
+# worker claims and releases at every pass.
+_UNTIL = sa.bindparam("until", type_=WorkerLease.expires_at.type)
+_FIRST_FREE = (
+    sa.select(WorkerLease.identity_id)
+    .join(Identity, Identity.id == WorkerLease.identity_id)
+    .where(Identity.status == IdentityStatus.ACTIVE, _free(sa.bindparam("now")))
+    .order_by(WorkerLease.expires_at.asc().nulls_first(), WorkerLease.identity_id)
+    .limit(1)
+)
+_FIRST_FREE_LOCKED = _FIRST_FREE.with_for_update(skip_locked=True, of=WorkerLease)
+_CLAIM = (
+    sa.update(WorkerLease)
+    .where(WorkerLease.identity_id == sa.bindparam("id"), _free(sa.bindparam("now")))
+    .values(owner=sa.bindparam("b_owner"), expires_at=_UNTIL)
+    .execution_options(synchronize_session=False)
+)
+_MINE = sa.and_(
+    WorkerLease.identity_id == sa.bindparam("id"), WorkerLease.owner == sa.bindparam("b_owner")
+)
+_RENEW = (
+    sa.update(WorkerLease)
+    .where(_MINE)
+    .values(expires_at=_UNTIL)
+    .execution_options(synchronize_session=False)
+)
+_RELEASE = (
+    sa.update(WorkerLease)
+    .where(_MINE)
+    .values(owner=None, expires_at=_UNTIL)
+    .execution_options(synchronize_session=False)
+)
 
 
 def ensure_lease_rows(session: Session) -> None:
@@ -79,10 +114,7 @@ def claim_identity_lease(
         session.commit()
         return None
     result = session.execute(
-        sa.update(WorkerLease)
-        .where(WorkerLease.identity_id == identity_id, _free(now))
-        .values(owner=owner, expires_at=now + ttl)
-        .execution_options(synchronize_session=False)
+        _CLAIM, {"id": identity_id, "now": now, "b_owner": owner, "until": now + ttl}
     )
     claimed = _rowcount(result) == 1
     session.commit()
@@ -91,16 +123,9 @@ def claim_identity_lease(
 
 def _first_free(session: Session, now: datetime) -> int | None:
     """The free lease that waited longest (locked on PostgreSQL until the caller commits)."""
-    query = (
-        sa.select(WorkerLease.identity_id)
-        .join(Identity, Identity.id == WorkerLease.identity_id)
-        .where(Identity.status == IdentityStatus.ACTIVE, _free(now))
-        .order_by(WorkerLease.expires_at.asc().nulls_first(), WorkerLease.identity_id)
-        .limit(1)
-    )
-    if session.get_bind().dialect.name == "postgresql":
-        query = query.with_for_update(skip_locked=True, of=WorkerLease)
-    return session.execute(query).scalar_one_or_none()
+    locked = session.get_bind().dialect.name == "postgresql"
+    query = _FIRST_FREE_LOCKED if locked else _FIRST_FREE
+    return session.execute(query, {"now": now}).scalar_one_or_none()
 
 
 def claim_this_lease(
@@ -111,10 +136,7 @@ def claim_this_lease(
     now = ensure_utc(now)
     _ensure_lease_rows(session)
     result = session.execute(
-        sa.update(WorkerLease)
-        .where(WorkerLease.identity_id == identity_id, _free(now))
-        .values(owner=owner, expires_at=now + ttl)
-        .execution_options(synchronize_session=False)
+        _CLAIM, {"id": identity_id, "now": now, "b_owner": owner, "until": now + ttl}
     )
     session.commit()
     return _rowcount(result) == 1
@@ -125,10 +147,7 @@ def renew_lease(
 ) -> bool:
     """Extend `owner`'s lease on `identity_id`; False when it was lost (expired and taken)."""
     result = session.execute(
-        sa.update(WorkerLease)
-        .where(WorkerLease.identity_id == identity_id, WorkerLease.owner == owner)
-        .values(expires_at=ensure_utc(now) + ttl)
-        .execution_options(synchronize_session=False)
+        _RENEW, {"id": identity_id, "b_owner": owner, "until": ensure_utc(now) + ttl}
     )
     session.commit()
     return _rowcount(result) == 1
@@ -148,10 +167,7 @@ def release_lease(
     """
     # expires_at = now (not NULL): the identity queues behind those that waited longer.
     result = session.execute(
-        sa.update(WorkerLease)
-        .where(WorkerLease.identity_id == identity_id, WorkerLease.owner == owner)
-        .values(owner=None, expires_at=ensure_utc(not_before or now))
-        .execution_options(synchronize_session=False)
+        _RELEASE, {"id": identity_id, "b_owner": owner, "until": ensure_utc(not_before or now)}
     )
     session.commit()
     return _rowcount(result) == 1
