@@ -35,14 +35,34 @@ from linkseq.store.models import AuditEvent, Enrollment, OutboxAction
 __all__ = ["PlanMemo", "high_water"]
 
 
+# built once (a statement costs more to construct than to run)
+_HIGH_WATER = sa.select(
+    sa.select(sa.func.max(OutboxAction.id)).scalar_subquery(),
+    sa.select(sa.func.max(AuditEvent.id)).scalar_subquery(),
+)
+_OTHER_SENDS = (
+    sa.select(OutboxAction.id)
+    .where(
+        OutboxAction.id > sa.bindparam("outbox"),
+        OutboxAction.identity_id == sa.bindparam("identity_id"),
+    )
+    .limit(sa.bindparam("n"))
+)
+_MOVED = (
+    sa.select(AuditEvent.id)
+    .join(Enrollment, Enrollment.id == AuditEvent.enrollment_id)
+    .where(
+        AuditEvent.id > sa.bindparam("audit"),
+        Enrollment.identity_id == sa.bindparam("identity_id"),
+        AuditEvent.enrollment_id.not_in(sa.bindparam("sent_to", expanding=True)),
+    )
+    .limit(1)
+)
+
+
 def high_water(session: Session) -> tuple[int, int]:
     """The highest outbox and audit ids so far (each its primary key's last entry: no scan)."""
-    outbox, audit = session.execute(
-        sa.select(
-            sa.select(sa.func.max(OutboxAction.id)).scalar_subquery(),
-            sa.select(sa.func.max(AuditEvent.id)).scalar_subquery(),
-        )
-    ).one()
+    outbox, audit = session.execute(_HIGH_WATER).one()
     return int(outbox or 0), int(audit or 0)
 
 
@@ -93,22 +113,13 @@ class PlanMemo:
         if self.consumed >= len(self.built.plan.go):
             return False
         outbox, audit = self.high_water
-        others = session.execute(
-            sa.select(OutboxAction.id)
-            .where(OutboxAction.id > outbox, OutboxAction.identity_id == identity_id)
-            .limit(len(self.ours) + 1)
-        ).scalars()
+        others = session.scalars(
+            _OTHER_SENDS, {"outbox": outbox, "identity_id": identity_id, "n": len(self.ours) + 1}
+        )
         if not all(action_id in self.ours for action_id in others):
             return False
         moved = session.execute(
-            sa.select(AuditEvent.id)
-            .join(Enrollment, Enrollment.id == AuditEvent.enrollment_id)
-            .where(
-                AuditEvent.id > audit,
-                Enrollment.identity_id == identity_id,
-                AuditEvent.enrollment_id.not_in(self.sent_to),
-            )
-            .limit(1)
+            _MOVED, {"audit": audit, "identity_id": identity_id, "sent_to": sorted(self.sent_to)}
         ).first()
         return moved is None
 

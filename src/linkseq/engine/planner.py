@@ -73,6 +73,35 @@ class CampaignInfo:
 
 _SCHEDULES: dict[int, tuple[int, WorkingSchedule]] = {}
 
+# built once, run at every pass with parameters (constructing costs more than running)
+_ACTIVE_CAMPAIGNS = (
+    sa.select(Campaign.id, Campaign.name, Campaign.spec)
+    .join(CampaignIdentity, CampaignIdentity.campaign_id == Campaign.id)
+    .where(
+        CampaignIdentity.identity_id == sa.bindparam("identity_id"),
+        Campaign.status == CampaignStatus.ACTIVE,
+    )
+)
+_DUE = (
+    sa.select(
+        Enrollment.id,
+        Enrollment.campaign_id,
+        Enrollment.step_index,
+        Enrollment.message_count,
+        Enrollment.next_action_at,
+        Lead.timezone,
+    )
+    .join(Lead, Lead.id == Enrollment.lead_id)
+    .where(
+        Enrollment.identity_id == sa.bindparam("identity_id"),
+        Enrollment.state.in_(PLANNED_STATES),
+        Enrollment.next_action_at <= sa.bindparam("until"),
+        Enrollment.campaign_id.in_(sa.bindparam("campaigns", expanding=True)),
+    )
+    .order_by(Enrollment.next_action_at, Enrollment.id)
+    .limit(sa.bindparam("n"))
+)
+
 
 def _schedule(campaign_id: int, spec: CampaignSpec) -> WorkingSchedule:
     cached = _SCHEDULES.get(campaign_id)
@@ -85,14 +114,7 @@ def _schedule(campaign_id: int, spec: CampaignSpec) -> WorkingSchedule:
 
 def active_campaigns(session: Session, identity_id: int) -> dict[int, CampaignInfo]:
     """The identity's active campaigns, by id."""
-    rows = session.execute(
-        sa.select(Campaign.id, Campaign.name, Campaign.spec)
-        .join(CampaignIdentity, CampaignIdentity.campaign_id == Campaign.id)
-        .where(
-            CampaignIdentity.identity_id == identity_id,
-            Campaign.status == CampaignStatus.ACTIVE,
-        )
-    ).all()
+    rows = session.execute(_ACTIVE_CAMPAIGNS, {"identity_id": identity_id}).all()
     out: dict[int, CampaignInfo] = {}
     for cid, name, spec_json in rows:
         spec = load_spec(cid, spec_json)
@@ -147,25 +169,8 @@ def due_candidates(
     """
     if not campaigns:
         return []
-    rows = session.execute(
-        sa.select(
-            Enrollment.id,
-            Enrollment.campaign_id,
-            Enrollment.step_index,
-            Enrollment.message_count,
-            Enrollment.next_action_at,
-            Lead.timezone,
-        )
-        .join(Lead, Lead.id == Enrollment.lead_id)
-        .where(
-            Enrollment.identity_id == identity.id,
-            Enrollment.state.in_(PLANNED_STATES),
-            Enrollment.next_action_at <= until,
-            Enrollment.campaign_id.in_(list(campaigns)),
-        )
-        .order_by(Enrollment.next_action_at, Enrollment.id)
-        .limit(limit)
-    ).all()
+    params = {"identity_id": identity.id, "until": until, "campaigns": list(campaigns)}
+    rows = session.execute(_DUE, {**params, "n": limit}).all()
     out: list[Candidate] = []
     for eid, cid, index, messages, due_at, lead_tz in rows:
         info = campaigns[cid]

@@ -65,6 +65,39 @@ class Sends:
     per_campaign: dict[tuple[int, Action], list[datetime]] = field(default_factory=dict)
 
 
+def _branch(stamp: Any, *where: sa.ColumnElement[bool]) -> sa.Select[Any]:
+    return (
+        sa.select(
+            OutboxAction.identity_id,
+            OutboxAction.kind,
+            OutboxAction.status,
+            stamp,
+            Enrollment.campaign_id,
+        )
+        .outerjoin(Enrollment, Enrollment.id == OutboxAction.enrollment_id)
+        .where(OutboxAction.identity_id.in_(sa.bindparam("ids", expanding=True)), *where)
+    )
+
+
+# built once (three branches: constructing it cost more than running it)
+_KINDS = OutboxAction.kind.in_(list(OUTREACH))
+_RECENT_SENDS = sa.union_all(
+    _branch(OutboxAction.sent_at, _KINDS, OutboxAction.sent_at > sa.bindparam("week_ago")),
+    _branch(
+        OutboxAction.created_at,
+        _KINDS,
+        OutboxAction.sent_at.is_(None),
+        OutboxAction.created_at > sa.bindparam("week_ago"),
+    ),
+    _branch(
+        OutboxAction.sent_at,
+        OutboxAction.kind == ActionKind.INMAIL,
+        OutboxAction.sent_at > sa.bindparam("inmail_ago"),
+        OutboxAction.sent_at <= sa.bindparam("week_ago"),
+    ),
+)
+
+
 def recent_sends(session: Session, identity_ids: Sequence[int], now: datetime) -> dict[int, Sends]:
     """Each identity's outreach that counts against its quotas now, in one statement.
 
@@ -86,39 +119,8 @@ def recent_sends(session: Session, identity_ids: Sequence[int], now: datetime) -
     out: dict[int, Sends] = {}
     if not identity_ids:
         return out
-    week_ago, inmail_ago = now - WEEK, now - INMAIL_WINDOW
-    mine = OutboxAction.identity_id.in_(list(identity_ids))
-    kinds = OutboxAction.kind.in_(list(OUTREACH))
-
-    def branch(stamp: Any, *where: sa.ColumnElement[bool]) -> sa.Select[Any]:
-        return (
-            sa.select(
-                OutboxAction.identity_id,
-                OutboxAction.kind,
-                OutboxAction.status,
-                stamp,
-                Enrollment.campaign_id,
-            )
-            .outerjoin(Enrollment, Enrollment.id == OutboxAction.enrollment_id)
-            .where(mine, *where)
-        )
-
-    query = sa.union_all(
-        branch(OutboxAction.sent_at, kinds, OutboxAction.sent_at > week_ago),
-        branch(
-            OutboxAction.created_at,
-            kinds,
-            OutboxAction.sent_at.is_(None),
-            OutboxAction.created_at > week_ago,
-        ),
-        branch(
-            OutboxAction.sent_at,
-            OutboxAction.kind == ActionKind.INMAIL,
-            OutboxAction.sent_at > inmail_ago,
-            OutboxAction.sent_at <= week_ago,
-        ),
-    )
-    for identity_id, kind, status, at, campaign_id in session.execute(query):
+    params = {"ids": list(identity_ids), "week_ago": now - WEEK, "inmail_ago": now - INMAIL_WINDOW}
+    for identity_id, kind, status, at, campaign_id in session.execute(_RECENT_SENDS, params):
         if ActionStatus(status) not in COUNTED:
             continue
         action = OUTREACH[ActionKind(kind)]

@@ -12,6 +12,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
 
 import sqlalchemy as sa
 import structlog
@@ -63,6 +64,7 @@ from linkseq.store.models import (
     Lead,
     OutboxAction,
     SentInvitation,
+    WorkerLease,
 )
 
 __all__ = ["Engine", "IdentityReport", "RunReport"]
@@ -72,6 +74,40 @@ _PLANNED_STATES = [EnrollmentState.READY, EnrollmentState.CONNECTED, EnrollmentS
 _WAKE_STATES = [*_PLANNED_STATES, EnrollmentState.NEW, EnrollmentState.INVITED]
 _MESSAGE_KINDS = {StepKind.first_message, StepKind.follow_up}
 _LEASE_ROWS_EVERY = timedelta(minutes=1)
+
+# Statements of every pass, built once and run with parameters: constructing a statement
+# costs more than running it.
+_HAS_DUE: dict[tuple[EnrollmentState, ...], Any] = {}
+_NEXT_WAKE = (
+    sa.select(sa.func.count(Identity.id), sa.func.min(WorkerLease.expires_at))
+    .select_from(Identity)
+    .outerjoin(WorkerLease, WorkerLease.identity_id == Identity.id)
+    .where(Identity.status == IdentityStatus.ACTIVE)
+)
+_LATER_STEPS = (
+    sa.select(
+        Enrollment.campaign_id,
+        Enrollment.state,
+        Enrollment.step_index,
+        Enrollment.message_count,
+        Lead.timezone,
+        sa.func.min(Enrollment.next_action_at),
+    )
+    .join(Lead, Lead.id == Enrollment.lead_id)
+    .where(
+        Enrollment.identity_id == sa.bindparam("identity_id"),
+        Enrollment.state.in_(_WAKE_STATES),
+        Enrollment.campaign_id.in_(sa.bindparam("campaigns", expanding=True)),
+        Enrollment.next_action_at > sa.bindparam("now"),
+    )
+    .group_by(
+        Enrollment.campaign_id,
+        Enrollment.state,
+        Enrollment.step_index,
+        Enrollment.message_count,
+        Lead.timezone,
+    )
+)
 
 
 @dataclass(slots=True)
@@ -172,15 +208,8 @@ class Engine:
 
     def next_wake(self) -> datetime | None:
         """The earliest time an active identity has work (None: no active identity)."""
-        from linkseq.store.models import WorkerLease
-
         with self.sessions() as session:
-            has_active, value = session.execute(
-                sa.select(sa.func.count(Identity.id), sa.func.min(WorkerLease.expires_at))
-                .select_from(Identity)
-                .outerjoin(WorkerLease, WorkerLease.identity_id == Identity.id)
-                .where(Identity.status == IdentityStatus.ACTIVE)
-            ).one()
+            has_active, value = session.execute(_NEXT_WAKE).one()
         if not has_active:
             return None
         return ensure_utc(value) if value is not None else self.clock.now()
@@ -291,16 +320,22 @@ class Engine:
     ) -> tuple[bool, ...]:
         """For each state, True when an enrollment in it is due: one statement of cheap probes
         (`SELECT EXISTS (...), EXISTS (...)`, each an index range scan) before loading rows."""
-        probes = [
-            sa.exists().where(
-                Enrollment.identity_id == identity.id,
-                Enrollment.state == state,
-                Enrollment.next_action_at <= until,
-                Enrollment.campaign_id.in_(campaign_ids),
+        query = _HAS_DUE.get(states)
+        if query is None:
+            query = sa.select(
+                *[
+                    sa.exists().where(
+                        Enrollment.identity_id == sa.bindparam("identity_id"),
+                        Enrollment.state == state,
+                        Enrollment.next_action_at <= sa.bindparam("until"),
+                        Enrollment.campaign_id.in_(sa.bindparam("campaigns", expanding=True)),
+                    )
+                    for state in states
+                ]
             )
-            for state in states
-        ]
-        return tuple(bool(x) for x in session.execute(sa.select(*probes)).one())
+            _HAS_DUE[states] = query
+        params = {"identity_id": identity.id, "until": until, "campaigns": campaign_ids}
+        return tuple(bool(x) for x in session.execute(query, params).one())
 
     def _pending(self, session: Session, identity: Identity) -> int:
         """`_pending_count`, recounted at most every 30 minutes per identity: the pending cap
@@ -677,28 +712,7 @@ class Engine:
         zone), the group's first due time moved into the campaign's hours in that zone (a step
         that falls due at night or at the weekend does not wake the identity then)."""
         rows = session.execute(
-            sa.select(
-                Enrollment.campaign_id,
-                Enrollment.state,
-                Enrollment.step_index,
-                Enrollment.message_count,
-                Lead.timezone,
-                sa.func.min(Enrollment.next_action_at),
-            )
-            .join(Lead, Lead.id == Enrollment.lead_id)
-            .where(
-                Enrollment.identity_id == identity.id,
-                Enrollment.state.in_(_WAKE_STATES),
-                Enrollment.campaign_id.in_(list(campaigns)),
-                Enrollment.next_action_at > now,
-            )
-            .group_by(
-                Enrollment.campaign_id,
-                Enrollment.state,
-                Enrollment.step_index,
-                Enrollment.message_count,
-                Lead.timezone,
-            )
+            _LATER_STEPS, {"identity_id": identity.id, "campaigns": list(campaigns), "now": now}
         ).all()
         times: list[datetime] = []
         for cid, state, index, messages, lead_tz, due in rows:
