@@ -172,10 +172,14 @@ def due_candidates(
     params = {"identity_id": identity.id, "until": until, "campaigns": list(campaigns)}
     rows = session.execute(_DUE, {**params, "n": limit}).all()
     out: list[Candidate] = []
+    kinds: dict[tuple[int, int, int], StepKind | None] = {}  # many leads share a few steps
     for eid, cid, index, messages, due_at, lead_tz in rows:
         info = campaigns[cid]
-        step = step_at(info.spec.steps, index)
-        kind = step_kind(step, messages) if step is not None else None
+        key = (cid, index, messages)
+        if key not in kinds:
+            step = step_at(info.spec.steps, index)
+            kinds[key] = step_kind(step, messages) if step is not None else None
+        kind = kinds[key]
         if kind is None or due_at is None:
             continue
         schedule = info.spec.schedule

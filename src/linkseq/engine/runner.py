@@ -687,8 +687,16 @@ class Engine:
         if plan is not None:
             # planned but not sent in this pass (batch full): as soon as the pacing allows
             times += [max(p.at, soon) for p in later]
+            # `usable` grows with its time: each action's earliest hold is the one that counts
+            first: dict[Action, datetime] = {}
             for held in plan.held:
-                at = usable(held.earliest, held.candidate.action)
+                action = held.candidate.action
+                if held.earliest is not None and (
+                    action not in first or held.earliest < first[action]
+                ):
+                    first[action] = held.earliest
+            for action, earliest in first.items():
+                at = usable(earliest, action)
                 if at is not None:
                     times.append(at)
         times += self._sync_times(session, identity, now)
