@@ -43,6 +43,17 @@ def main() -> None:
     }
     print(json.dumps({"name": "campaign_wall", "value": round(wall, 2), "unit": "s", **common}))
     print(json.dumps({"name": "campaign_cpu", "value": round(cpu, 2), "unit": "s", **common}))
+    per_action = 1000 * cpu / max(1, sent)
+    print(
+        json.dumps(
+            {
+                "name": "campaign_cpu_per_action",
+                "value": round(per_action, 2),
+                "unit": "ms",
+                **common,
+            }
+        )
+    )
 
 
 if __name__ == "__main__":
