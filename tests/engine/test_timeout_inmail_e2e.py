@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 from linkseq.engine.config import EngineConfig
 from tests.engine.harness import Harness, campaign_spec, person
@@ -15,7 +16,7 @@ INMAIL = "linkedin-inmail-profile"
 
 def test_an_inmail_as_the_last_step_completes_the_lead(tmp_path: Path) -> None:
     wait = {"type": "wait_for_acceptance", "timeout_days": 1, "on_timeout": "inmail"}
-    steps = [
+    steps: list[dict[str, Any]] = [
         {"id": "invite", "type": "connect", "note": "Hi {{ first_name }}, glad to connect."},
         {"id": "accepted", **wait},
         {"id": "inmail", "type": "inmail", "subject": "Hello", "text": "Hello {{ first_name }}"},
