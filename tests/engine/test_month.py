@@ -410,10 +410,11 @@ def _closing(zone: str, at: datetime) -> datetime | None:
 
 @pytest.mark.xfail(
     strict=True,
-    reason="engine: 72 % of the invitation capacity used on backlog days (205 of 323 days "
-    "under 98 %); Edges' weekly count held invitations for a week "
-    "(tests/engine/test_quotas_remote_week.py), and with that fixed 88 % (131 of 302 days "
-    "short): the spread gaps after message bursts leave invitation slots unused",
+    reason="engine: on days with leads waiting, 72 % of the invitation capacity used (205 of "
+    "323 days under 98 %): Edges' weekly count held invitations "
+    "(tests/engine/test_quotas_remote_week.py); with that fixed, 88 % (131 of 302 days): "
+    "each plan puts the next invitation a spread gap after the last action, and message "
+    "bursts keep moving the last action",
 )
 def test_while_leads_wait_98_percent_of_each_days_invitation_quota_is_used(month: Month) -> None:
     """Per identity and ramp day with a backlog (a lead due for its invitation when the day
