@@ -38,7 +38,7 @@ def _campaign() -> dict[str, Any]:
     """The example campaign, with invitations that time out fast into an InMail.
 
     The InMail is not the last step: a lead who got it is `messaged`, then the messages follow
-    (an InMail as the very last step, sent from `ready`, is refused by the lifecycle table).
+    (an InMail as the very last step completes the lead: tests/engine/test_timeout_inmail_e2e.py).
     """
     import yaml
 

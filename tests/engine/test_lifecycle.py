@@ -43,6 +43,7 @@ EXPECTED: dict[tuple[State, Event], State] = {
     (S.ready, E.visited): S.ready,
     (S.ready, E.invited): S.invited,
     (S.ready, E.messaged): S.messaged,
+    (S.ready, E.last_message_sent): S.completed,
     (S.ready, E.last_step_done): S.completed,
     (S.ready, E.already_connected): S.connected,
     (S.ready, E.invitation_pending): S.invited,

@@ -11,7 +11,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from linkseq.planning.hours import WorkingSchedule, is_open
-from linkseq.planning.pacing import Pacing, StepKind
+from linkseq.planning.pacing import DEFAULT_PRIORITY, Pacing, StepKind
 from linkseq.planning.quota import Action, QuotaStatus
 from linkseq.planning.schedule import (
     Candidate,
@@ -222,3 +222,45 @@ def test_forecast_completion() -> None:
         now=monday, leads_left=5, daily_capacity=0, schedule=OFFICE, tz=PARIS, today_left=5
     )
     assert today_only == datetime(2026, 3, 2, 18, 0, tzinfo=PARIS)
+
+
+@given(
+    st.lists(
+        st.tuples(st.sampled_from(list(StepKind)), st.integers(-600, 30), st.booleans()),
+        min_size=1,
+        max_size=40,
+    ),
+    st.dictionaries(st.sampled_from(list(Action)), st.integers(0, 10)),
+    st.sampled_from([timedelta(0), timedelta(minutes=5), timedelta(minutes=15)]),
+    st.integers(0, 2**16),
+)
+def test_order_rule_follow_ups_then_first_messages_then_invitations_then_visits(
+    items: list[tuple[StepKind, int, bool]],
+    limits: dict[Action, int],
+    horizon: timedelta,
+    seed: int,
+) -> None:
+    """Whatever the quotas and the pacing leave room for, a step kind never goes while a kind
+    ranked before it waits for the pacing: the order rule of the issue."""
+    cands = [
+        cand(f"l{i}", k, due_at=NOW + timedelta(minutes=m), tz=TOKYO if t else PARIS)
+        for i, (k, m, t) in enumerate(items)
+    ]
+    quotas = {a: QuotaStatus(limits.get(a, 10), None, "q") for a in Action}
+    got = plan(
+        cands,
+        quotas=quotas,
+        rng=random.Random(seed),
+        pacing=Pacing(spread=False, horizon=horizon),
+    )
+    rank = {k: i for i, k in enumerate(DEFAULT_PRIORITY)}
+    ranks = [rank[p.candidate.kind] for p in got.go]
+    assert ranks == sorted(ranks)
+    waiting = [rank[h.candidate.kind] for h in got.held if h.reason is HoldReason.pacing]
+    if waiting:
+        assert all(r <= min(waiting) for r in ranks), (ranks, waiting)
+    # a kind is held for its quota only once that quota is spent by this plan
+    for h in got.held:
+        if h.reason is HoldReason.quota:
+            spent = sum(1 for p in got.go if p.candidate.action is h.candidate.action)
+            assert spent == quotas[h.candidate.action].remaining

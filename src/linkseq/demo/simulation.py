@@ -28,7 +28,7 @@ from linkseq.engine.config import EngineConfig
 from linkseq.engine.runner import Engine, RunReport
 from linkseq.leads.enroll import enroll_leads
 from linkseq.leads.importer import import_csv
-from linkseq.sandbox import FaultConfig, NetworkSpec, Sandbox
+from linkseq.sandbox import FaultConfig, NetworkSpec, Sandbox, World
 from linkseq.store import build_engine, session_factory, upgrade
 from linkseq.store.enums import CampaignStatus, IdentityLevel
 from linkseq.store.models import Campaign, CampaignIdentity, Identity, Lead
@@ -76,8 +76,10 @@ class Simulation:
         deliver: Callable[[str, dict[str, str], bytes], int] | None = None,
         leads_csv: Path | None = None,
         receiver: bool = False,
+        start: datetime | None = None,
     ) -> None:
-        self.sandbox = Sandbox(seed=seed, people=people, faults=faults, deliver=deliver)
+        world = World(seed, people, start=start)  # start: the virtual clock's first instant
+        self.sandbox = Sandbox(world=world, faults=faults, deliver=deliver)
         self.clock = self.sandbox.clock
         self.db = build_engine(database_url)
         upgrade(self.db)

@@ -125,6 +125,7 @@ _ROWS: dict[State, dict[Event, State]] = {
         E.visited: S.ready,  # the next step becomes due after its delay
         E.invited: S.invited,
         E.messaged: S.messaged,  # InMail / open profile: no connection needed
+        E.last_message_sent: S.completed,  # that InMail was the campaign's last step
         E.last_step_done: S.completed,
         E.already_connected: S.connected,
         E.invitation_pending: S.invited,
