@@ -1,13 +1,13 @@
 """A kept plan whose pass comes late: the next action must not go after its lead's hours closed.
 
 Reproduces an engine bug found by the month simulation (tests/engine/test_month.py): a plan
-kept between passes (`linkseq.engine.memo`) is reused while it is valid (30 minutes), and the
-runner checks that its next action is within hours at the *planned* instant
-(`runner._still_open`), then sends it *now*. A pass that starts a few minutes late (another
+kept between passes (`linkseq.engine.memo`) is reused while it is valid, and the runner
+checked that its next action was within hours at the *planned* instant (`runner._still_open`),
+then sent it *now*. A pass that starts a few minutes late (another
 identity's pass, a slow sync: in the month, 17 actions from 1 to 21 minutes after 18:00 in the
 lead's zone) sends after the campaign's close. The sandbox's own `outside_hours` (08:00-19:00)
-does not see it. The fix belongs in `linkseq.engine.runner` (check the hours at
-max(now, planned)); until then this test is a strict xfail.
+does not see it. Fixed in `linkseq.engine.runner`: the hours are checked at max(now, planned)
+and again right before each send.
 """
 
 from __future__ import annotations
@@ -15,18 +15,11 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-import pytest
-
 from tests.engine.harness import OUTREACH, Harness, campaign_spec, person
 
 CLOSE = datetime(2026, 1, 5, 18, 0, tzinfo=UTC)  # Monday 18:00 in London (UTC in January)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="engine bug: a kept plan's action is checked against the hours at its planned "
-    "instant, not when a late pass sends it (report of the month test)",
-)
 def test_a_late_pass_sends_nothing_from_a_kept_plan_after_the_close(tmp_path: Path) -> None:
     london = [person(f"lon{i}-x") for i in range(70)]
     new_york = [person(f"nyc{i}-x", timezone="America/New_York") for i in range(10)]
@@ -46,9 +39,11 @@ def test_a_late_pass_sends_nothing_from_a_kept_plan_after_the_close(tmp_path: Pa
                 if (
                     go
                     and str(go[0].candidate.tz) == "Europe/London"
-                    and go[0].at < CLOSE < kept.valid_until - timedelta(seconds=30)
+                    and CLOSE - timedelta(minutes=60) < go[0].at < CLOSE
                 ):
-                    # the worker comes back 30 s after the close, the plan still valid
+                    # the worker comes back 30 s after the close, the plan still valid (as a
+                    # plan built a little later would be: its validity is an hour from then)
+                    kept.valid_until = CLOSE + timedelta(minutes=30)
                     h.sandbox.advance(to=CLOSE + timedelta(seconds=30))
                     late = True
                     continue

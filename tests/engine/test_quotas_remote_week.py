@@ -6,15 +6,14 @@ counts the sends Edges knows about over the observed window, 7 days back from th
 *observation*. Hours after the daily read, the identity's own invitations of that gap look like
 sends of another tool, and the weekly quota is held at 0 until a week after the observation
 (the next daily read repeats it). In the month simulation this held invitations for most of each
-day once the weekly cap bound. The fix belongs in `linkseq.engine.quotas` (read the outbox back to
-the oldest observation's window start); until then this test is a strict xfail.
+day once the weekly cap bound. Fixed in `linkseq.engine.quotas`: the outbox is read back to the
+oldest observation's window start (`reach`).
 """
 
 from __future__ import annotations
 
 from datetime import timedelta
 
-import pytest
 from sqlalchemy.orm import Session
 
 from linkseq.engine.config import EngineConfig
@@ -43,11 +42,6 @@ def _invitations(session: Session, identity_id: int, at: list[timedelta]) -> Non
     session.commit()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="engine bug: identity_quotas reads 7 days back from now, Edges' weekly count covers "
-    "7 days back from its observation (report of the month test)",
-)
 def test_a_weekly_observation_hours_old_counts_only_the_sends_edges_did_not_see(
     session: Session,
 ) -> None:

@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 from linkseq.campaigns import CampaignSpec
 from linkseq.engine.config import EngineConfig
 from linkseq.engine.outbox import holds_for
-from linkseq.engine.quotas import RemoteLimits, Sends, quotas_of, recent_sends
+from linkseq.engine.quotas import RemoteLimits, Sends, quotas_of, reach, recent_sends
 from linkseq.engine.steps import load_spec, step_at, step_kind
 from linkseq.planning.hours import WorkingSchedule
 from linkseq.planning.pacing import Pacing, StepKind, pass_rng
@@ -250,7 +250,8 @@ def build_plan(
     candidates = batch_messages(
         due_candidates(session, identity, campaigns, now + pacing.horizon), now, config
     )
-    sends = recent_sends(session, [identity.id], now).get(identity.id, Sends())
+    since = reach(now, remote)
+    sends = recent_sends(session, [identity.id], now, since=since).get(identity.id, Sends())
     quotas, campaign_caps = quotas_of(
         identity,
         sends,

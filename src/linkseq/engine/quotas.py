@@ -98,7 +98,16 @@ _RECENT_SENDS = sa.union_all(
 )
 
 
-def recent_sends(session: Session, identity_ids: Sequence[int], now: datetime) -> dict[int, Sends]:
+def reach(now: datetime, remote: RemoteLimits | None) -> datetime:
+    """How far back the sends must be read: 7 days, or the start of the oldest window an answer
+    of Edges' limits endpoint counted (its own sends must not look like another tool's)."""
+    starts = [r.observed_at - r.window for rows in (remote or {}).values() for r in rows]
+    return min([now - WEEK, *starts])
+
+
+def recent_sends(
+    session: Session, identity_ids: Sequence[int], now: datetime, *, since: datetime | None = None
+) -> dict[int, Sends]:
     """Each identity's outreach that counts against its quotas now, in one statement.
 
     An action counts at coalesce(sent_at, created_at) when it is in flight or reached LinkedIn,
@@ -119,7 +128,8 @@ def recent_sends(session: Session, identity_ids: Sequence[int], now: datetime) -
     out: dict[int, Sends] = {}
     if not identity_ids:
         return out
-    params = {"ids": list(identity_ids), "week_ago": now - WEEK, "inmail_ago": now - INMAIL_WINDOW}
+    week_ago = min(now - WEEK, since or now - WEEK)
+    params = {"ids": list(identity_ids), "week_ago": week_ago, "inmail_ago": now - INMAIL_WINDOW}
     for identity_id, kind, status, at, campaign_id in session.execute(_RECENT_SENDS, params):
         if ActionStatus(status) not in COUNTED:
             continue
@@ -142,11 +152,12 @@ def identity_quotas(
     pending_invitations: int | None = None,
 ) -> tuple[dict[Action, QuotaStatus], dict[tuple[int, Action], QuotaStatus]]:
     """Every limit on the identity's actions now, and each campaign's own daily caps."""
-    sends = recent_sends(session, [identity.id], now).get(identity.id, Sends())
+    sends = recent_sends(session, [identity.id], now, since=reach(now, remote))
+    mine = sends.get(identity.id, Sends())
     holds = {a: h.until for a, h in holds_for(session, identity.id, now).items()}
     return quotas_of(
         identity,
-        sends,
+        mine,
         holds,
         now=now,
         config=config,

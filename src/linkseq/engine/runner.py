@@ -532,8 +532,9 @@ class Engine:
                     break
                 if not self._message_room(session, identity, campaigns):
                     break
-                if not is_open(schedules[candidate.campaign], candidate.tz, self._now()):
-                    continue
+            # the lead's hours now, when the send goes (a pass can come late to its plan)
+            if not is_open(schedules[candidate.campaign], candidate.tz, self._now()):
+                continue
             enrollment = session.get(Enrollment, int(candidate.key), populate_existing=True)
             if enrollment is None:
                 continue
@@ -589,7 +590,7 @@ class Engine:
             memo is not None
             and reuse
             and memo.usable(session, identity_id=identity.id, now=now, campaigns=ids)
-            and _still_open(memo.plan().go[0], campaigns)
+            and _still_open(memo.plan().go[0], campaigns, now)
         ):
             return memo
         marks = high_water(session)
@@ -765,12 +766,14 @@ def _actions_of(campaigns: dict[int, CampaignInfo]) -> list[Action]:
     return [OUTREACH[k] for k in sorted(k for k in kinds if k is not None) if k in OUTREACH]
 
 
-def _still_open(planned: Planned, campaigns: dict[int, CampaignInfo]) -> bool:
-    """True when a kept plan's action, moved later by a late send, is still within hours."""
+def _still_open(planned: Planned, campaigns: dict[int, CampaignInfo], now: datetime) -> bool:
+    """True when a kept plan's action is still within hours when it would go: at its planned
+    instant (moved later by a late send), or now when the pass itself comes late."""
     schedule = next(
         (i.schedule for i in campaigns.values() if i.name == planned.candidate.campaign), None
     )
-    return schedule is not None and is_open(schedule, planned.candidate.tz, planned.at)
+    at = max(planned.at, now)
+    return schedule is not None and is_open(schedule, planned.candidate.tz, at)
 
 
 def _as_planned(
