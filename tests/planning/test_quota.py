@@ -252,3 +252,14 @@ def test_obedient_sender_never_exceeds_a_limit(
         assert in_week <= weekly_cap
         if campaign_cap is not None:
             assert in_day <= campaign_cap
+
+
+def test_a_full_window_says_when_its_slots_free() -> None:
+    sent = [T0 - 23 * H + i * timedelta(minutes=10) for i in range(25)]
+    status = _status(T0, sent)
+    assert status.remaining == 0
+    assert status.binding == "smart_limit"
+    assert status.frees == tuple(t + DAY for t in sent)
+    assert status.by(T0) == 0
+    assert status.by(T0 + H + timedelta(minutes=5)) == 1  # the first send of yesterday left
+    assert status.by(T0 + DAY) == 25

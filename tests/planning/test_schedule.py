@@ -264,3 +264,24 @@ def test_order_rule_follow_ups_then_first_messages_then_invitations_then_visits(
         if h.reason is HoldReason.quota:
             spent = sum(1 for p in got.go if p.candidate.action is h.candidate.action)
             assert spent == quotas[h.candidate.action].remaining
+
+
+def test_a_slot_freed_by_a_rolling_window_is_spread_with_the_slots_freeing_later_today() -> None:
+    """One invitation left now, and yesterday's sends freeing a slot every 20 minutes until the
+    office closes: the day holds many more, so the freed one goes minutes after the last action,
+    not somewhere in the second half of the day (the spread of what is left now only)."""
+    last = NOW - timedelta(minutes=5)
+    frees = tuple(NOW + timedelta(minutes=20 * i) for i in range(1, 24))
+    left_now_only = QuotaStatus(1, None, "smart_limit")
+    freeing = QuotaStatus(1, None, "smart_limit", frees)
+    spread = Pacing(spread=True, horizon=timedelta(hours=8))
+    cands = [cand(f"l{i}") for i in range(30)]
+    before = plan(
+        cands, quotas={**FULL, Action.connect: left_now_only}, pacing=spread, last_action_at=last
+    )
+    after = plan(
+        cands, quotas={**FULL, Action.connect: freeing}, pacing=spread, last_action_at=last
+    )
+    assert before.go[0].at - last >= timedelta(hours=1)  # the old spread: hours late
+    assert after.go[0].at - last <= timedelta(minutes=20)
+    assert QuotaStatus(2, None, "weekly", (NOW, NOW + timedelta(hours=1))).by(NOW) == 3

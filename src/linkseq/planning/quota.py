@@ -7,6 +7,7 @@ Every window is rolling: a send at instant `t` counts against its window while
 
 from __future__ import annotations
 
+import bisect
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
@@ -150,6 +151,14 @@ class QuotaStatus:
     remaining: int
     next_slot_at: datetime | None  # None: never (a limit of 0) — set only when remaining == 0
     binding: str  # name of the tightest limit, for `leads why`
+    # when the binding window frees its used slots (sorted): the pacing spreads over the day
+    # what may go before the window's end, not only what is left now
+    frees: tuple[datetime, ...] = ()
+
+    def by(self, at: datetime) -> int:
+        """Sends this status allows between now and `at`, as used slots free (an estimate for
+        pacing, not a limit: the limit is `remaining`, read again at every pass)."""
+        return self.remaining + bisect.bisect_right(self.frees, at)
 
 
 @dataclass(frozen=True, slots=True)
@@ -179,7 +188,10 @@ def _window_status(
 ) -> QuotaStatus:
     left = window.remaining(sent_times, now)
     slot = None if left else window.next_free_slot(sent_times, now)
-    return QuotaStatus(left, slot, window.name)
+    used = _in_window(sent_times, now, window.window)
+    over = max(0, len(used) - window.limit)  # these free no slot: the window is over its limit
+    frees = tuple(t + window.window for t in used[over:])
+    return QuotaStatus(left, slot, window.name, frees)
 
 
 def apply_remote_limits(

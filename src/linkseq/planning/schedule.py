@@ -182,8 +182,11 @@ def plan_identity_pass(
     used_campaign: dict[tuple[str, Action], int] = {}
     zones = {(c.campaign, c.tz): c for c in ready}  # one close per (campaign, zone), not per lead
     day_end = max((next_close(hours.schedule(c), c.tz, now) for c in zones.values()), default=now)
+    # what may go before the day ends: left now, and the used slots that free meanwhile (a
+    # rolling window frees yesterday's slots through today; spreading only what is left now
+    # would put each freed slot hours late, and the lag would grow day after day)
     left = min(
-        len(ready), sum(quotas[a].remaining for a in {c.action for c in ready} if a in quotas)
+        len(ready), sum(quotas[a].by(day_end) for a in {c.action for c in ready} if a in quotas)
     )
 
     def gap(after: datetime, left: int) -> timedelta:
