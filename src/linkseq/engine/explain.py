@@ -182,14 +182,7 @@ def explain(
 
 
 def _zone_of(info: CampaignInfo, lead: Lead | None, identity: Identity) -> Any:
-    schedule = info.spec.schedule
-    return lead_zone(
-        schedule.timezone,
-        lead.timezone if lead is not None else None,
-        identity.timezone,
-        schedule.fixed_timezone,
-        schedule.default_timezone,
-    )
+    return info.zone(lead.timezone if lead is not None else None, identity.timezone)
 
 
 def _held_detail(held: Held) -> str:

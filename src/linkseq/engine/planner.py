@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 from linkseq.campaigns import CampaignSpec
 from linkseq.engine.config import EngineConfig
 from linkseq.engine.outbox import holds_for
-from linkseq.engine.quotas import RemoteLimits, Sends, quotas_of, reach, recent_sends
+from linkseq.engine.quotas import RemoteLimits, Sends, quotas_of, recent_sends
 from linkseq.engine.steps import load_spec, step_at, step_kind
 from linkseq.planning.hours import WorkingSchedule
 from linkseq.planning.pacing import Pacing, StepKind, pass_rng
@@ -59,6 +59,13 @@ class CampaignInfo:
     def priority(self) -> int:
         """The campaign's weight when identities share capacity (≥ 1)."""
         return max(1, self.spec.priority)
+
+    def zone(self, lead_tz: str | None, identity_tz: str | None) -> ZoneInfo:
+        """The zone a lead's hours are read in, by the campaign's schedule."""
+        hours = self.spec.schedule
+        return lead_zone(
+            hours.timezone, lead_tz, identity_tz, hours.fixed_timezone, hours.default_timezone
+        )
 
     def caps(self) -> dict[Action, int | None]:
         """The campaign's own per-identity daily caps."""
@@ -182,14 +189,7 @@ def due_candidates(
         kind = kinds[key]
         if kind is None or due_at is None:
             continue
-        schedule = info.spec.schedule
-        tz = lead_zone(
-            schedule.timezone,
-            lead_tz,
-            identity.timezone,
-            schedule.fixed_timezone,
-            schedule.default_timezone,
-        )
+        tz = info.zone(lead_tz, identity.timezone)
         out.append(
             Candidate(
                 key=str(eid),
@@ -250,8 +250,7 @@ def build_plan(
     candidates = batch_messages(
         due_candidates(session, identity, campaigns, now + pacing.horizon), now, config
     )
-    since = reach(now, remote)
-    sends = recent_sends(session, [identity.id], now, since=since).get(identity.id, Sends())
+    sends = recent_sends(session, [identity.id], now, remote=remote).get(identity.id, Sends())
     quotas, campaign_caps = quotas_of(
         identity,
         sends,

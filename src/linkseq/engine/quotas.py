@@ -98,7 +98,7 @@ _RECENT_SENDS = sa.union_all(
 )
 
 
-def reach(now: datetime, remote: RemoteLimits | None) -> datetime:
+def _reach(now: datetime, remote: RemoteLimits | None) -> datetime:
     """How far back the sends must be read: 7 days, or the start of the oldest window an answer
     of Edges' limits endpoint counted (its own sends must not look like another tool's)."""
     starts = [r.observed_at - r.window for rows in (remote or {}).values() for r in rows]
@@ -106,13 +106,18 @@ def reach(now: datetime, remote: RemoteLimits | None) -> datetime:
 
 
 def recent_sends(
-    session: Session, identity_ids: Sequence[int], now: datetime, *, since: datetime | None = None
+    session: Session,
+    identity_ids: Sequence[int],
+    now: datetime,
+    *,
+    remote: RemoteLimits | None = None,
 ) -> dict[int, Sends]:
     """Each identity's outreach that counts against its quotas now, in one statement.
 
     An action counts at coalesce(sent_at, created_at) when it is in flight or reached LinkedIn,
-    within 7 days (InMails: sent within ~31). Written as three ranges of
-    `ix_outbox_actions_quota` (identity_id, kind, sent_at):
+    within 7 days (InMails: sent within ~31); with `remote`, back to the start of the oldest
+    window Edges counted, so that the identity's own sends are recognised in its answer.
+    Written as three ranges of `ix_outbox_actions_quota` (identity_id, kind, sent_at):
 
         SELECT identity_id, kind, status, sent_at, campaign_id FROM outbox_actions
           LEFT JOIN enrollments ON ...
@@ -128,7 +133,7 @@ def recent_sends(
     out: dict[int, Sends] = {}
     if not identity_ids:
         return out
-    week_ago = min(now - WEEK, since or now - WEEK)
+    week_ago = _reach(now, remote)
     params = {"ids": list(identity_ids), "week_ago": week_ago, "inmail_ago": now - INMAIL_WINDOW}
     for identity_id, kind, status, at, campaign_id in session.execute(_RECENT_SENDS, params):
         if ActionStatus(status) not in COUNTED:
@@ -152,7 +157,7 @@ def identity_quotas(
     pending_invitations: int | None = None,
 ) -> tuple[dict[Action, QuotaStatus], dict[tuple[int, Action], QuotaStatus]]:
     """Every limit on the identity's actions now, and each campaign's own daily caps."""
-    sends = recent_sends(session, [identity.id], now, since=reach(now, remote))
+    sends = recent_sends(session, [identity.id], now, remote=remote)
     mine = sends.get(identity.id, Sends())
     holds = {a: h.until for a, h in holds_for(session, identity.id, now).items()}
     return quotas_of(

@@ -33,7 +33,6 @@ from linkseq.engine.planner import (
     active_campaigns,
     build_plan,
     campaign_pacing,
-    lead_zone,
 )
 from linkseq.engine.quotas import COUNTED as OUTBOX_COUNTED
 from linkseq.engine.quotas import OUTREACH, identity_quotas
@@ -524,6 +523,7 @@ class Engine:
         rng = pass_rng(identity.uid, self._now())
         synced_at: datetime | None = None
         sent = 0
+        done: list[tuple[str, ActionResult]] = []  # (candidate, result) of this burst
         for index, candidate in enumerate(burst):
             if sent >= self.config.max_batch or self.stopping:
                 break
@@ -563,15 +563,18 @@ class Engine:
                 dry_run=self.dry_run,
             )
             report.results.append(result)
+            done.append((candidate.key, result))
             more = result.outcome != "sent" or index + 1 < len(burst)
             if more and _disconnected(session, identity):
                 break
             if result.outcome in ("sent", "uncertain"):
                 sent += 1
-        only = report.results[-1] if len(report.results) == 1 else None
-        if not self.dry_run and only is not None and only.outcome == "sent":
-            memo.sent(only.action_id, planned=first.at, at=started)
-            self._memos[identity.id] = memo
+        # the plan is kept when this pass sent exactly its first action, and nothing else
+        if not self.dry_run and len(done) == 1:
+            key, result = done[0]
+            if key == first.candidate.key and result.outcome == "sent":
+                memo.sent(result.action_id, planned=first.at, at=started)
+                self._memos[identity.id] = memo
         return built
 
     def _plan(
@@ -730,14 +733,7 @@ class Engine:
             when: datetime | None = ensure_utc(due)
             if state in _PLANNED_STATES:
                 info = campaigns[cid]
-                hours = info.spec.schedule
-                zone = lead_zone(
-                    hours.timezone,
-                    lead_tz,
-                    identity.timezone,
-                    hours.fixed_timezone,
-                    hours.default_timezone,
-                )
+                zone = info.zone(lead_tz, identity.timezone)
                 when = next_open(info.schedule, zone, ensure_utc(due))
                 step = step_at(info.spec.steps, index)
                 kind = step_kind(step, messages) if step is not None else None
