@@ -12,8 +12,8 @@ from linkseq.edges import Connection as EdgesConnection
 from linkseq.edges import Conversation as EdgesConversation
 from linkseq.engine.sync import advance_synced, apply_connections, apply_conversations, sync_row
 from linkseq.store.enums import EnrollmentState, SyncKind
-from linkseq.store.models import Connection, Conversation, Enrollment, Identity, SyncState
-from tests.store.factories import T0, add_campaign, add_identity, add_lead
+from linkseq.store.models import Connection, Conversation, Identity, SyncState
+from tests.store.factories import T0, add_campaign, add_enrollment, add_identity, add_lead
 
 ME = "900000001"
 LEAD = "777"
@@ -65,16 +65,9 @@ def test_a_rise_in_received_messages_is_a_reply_even_behind_our_own_message(
     identity = me(session)
     campaign = add_campaign(session, identities=(identity,))
     lead = add_lead(session, "replier", linkedin_profile_id=LEAD)
-    enrollment = Enrollment(
-        campaign_id=campaign.id,
-        lead_id=lead.id,
-        identity_id=identity.id,
-        state=EnrollmentState.MESSAGED,
-        created_at=T0,
-        updated_at=T0,
+    enrollment = add_enrollment(
+        session, campaign=campaign, lead=lead, identity=identity, state=EnrollmentState.MESSAGED
     )
-    session.add(enrollment)
-    session.flush()
     rows = [thread("t1", received=1)]
     assert apply_conversations(session, identity=identity, rows=rows, now=T0) == 0
     assert enrollment.state is EnrollmentState.MESSAGED

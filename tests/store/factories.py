@@ -6,8 +6,8 @@ from datetime import UTC, datetime
 
 from sqlalchemy.orm import Session
 
-from linkseq.store.enums import IdentityLevel, IdentityStatus
-from linkseq.store.models import Campaign, CampaignIdentity, Identity, Lead
+from linkseq.store.enums import EnrollmentState, IdentityLevel, IdentityStatus
+from linkseq.store.models import Campaign, CampaignIdentity, Enrollment, Identity, Lead
 
 T0 = datetime(2026, 1, 5, 8, 0, tzinfo=UTC)
 
@@ -54,3 +54,27 @@ def add_campaign(
         session.add(CampaignIdentity(campaign_id=campaign.id, identity_id=identity.id))
     session.flush()
     return campaign
+
+
+def add_enrollment(
+    session: Session,
+    *,
+    campaign: Campaign,
+    lead: Lead,
+    identity: Identity,
+    state: EnrollmentState = EnrollmentState.READY,
+    **fields: object,
+) -> Enrollment:
+    """Insert an enrollment of `lead` in `campaign` by `identity` and flush."""
+    enrollment = Enrollment(
+        campaign_id=campaign.id,
+        lead_id=lead.id,
+        identity_id=identity.id,
+        state=state,
+        created_at=T0,
+        updated_at=T0,
+        **fields,
+    )
+    session.add(enrollment)
+    session.flush()
+    return enrollment

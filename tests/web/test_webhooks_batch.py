@@ -30,7 +30,7 @@ from linkseq.store.models import (
     WebhookInbox,
 )
 from linkseq.web.webhooks import Delivery, store_and_apply
-from tests.store.factories import T0, add_campaign, add_identity, add_lead
+from tests.store.factories import T0, add_campaign, add_enrollment, add_identity, add_lead
 from tests.web.live import SECRET, make_app, serving
 
 ME = 900000001
@@ -63,15 +63,9 @@ def db(tmp_path: Path) -> Iterator[Db]:
         identity.linkedin_profile_id = str(ME)
         campaign = add_campaign(session, identities=(identity,))
         lead = add_lead(session, "replier", linkedin_profile_id="777")
-        enrollment = Enrollment(
-            campaign_id=campaign.id,
-            lead_id=lead.id,
-            identity_id=identity.id,
-            state=EnrollmentState.MESSAGED,
-            created_at=T0,
-            updated_at=T0,
+        enrollment = add_enrollment(
+            session, campaign=campaign, lead=lead, identity=identity, state=EnrollmentState.MESSAGED
         )
-        session.add(enrollment)
         for run_uid in ("run-tracked", "run-poison"):
             session.add(
                 BackgroundRun(
