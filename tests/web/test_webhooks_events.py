@@ -17,8 +17,8 @@ from linkseq.engine.events_out import EventDispatcher, finish_campaigns, verify
 from linkseq.engine.transitions import emit
 from linkseq.store import build_engine, session_factory, upgrade
 from linkseq.store.enums import CampaignStatus, EnrollmentState
-from linkseq.store.models import Enrollment, EventDelivery, OutgoingEvent
-from tests.store.factories import T0, add_campaign, add_identity, add_lead
+from linkseq.store.models import EventDelivery, OutgoingEvent
+from tests.store.factories import T0, add_campaign, add_enrollment, add_identity, add_lead
 
 KEY = "whsec-test"
 
@@ -137,20 +137,16 @@ def test_a_campaign_whose_leads_are_all_done_finishes_once(tmp_path: Path) -> No
         campaign = add_campaign(session, identities=(identity,))
         campaign.status = CampaignStatus.ACTIVE
         states = [EnrollmentState.COMPLETED, EnrollmentState.REPLIED, EnrollmentState.MESSAGED]
-        rows = []
-        for i, state in enumerate(states):
-            lead = add_lead(session, f"l{i}")
-            rows.append(
-                Enrollment(
-                    campaign_id=campaign.id,
-                    lead_id=lead.id,
-                    identity_id=identity.id,
-                    state=state,
-                    created_at=T0,
-                    updated_at=T0,
-                )
+        rows = [
+            add_enrollment(
+                session,
+                campaign=campaign,
+                lead=add_lead(session, f"l{i}"),
+                identity=identity,
+                state=state,
             )
-        session.add_all(rows)
+            for i, state in enumerate(states)
+        ]
         session.commit()
         assert finish_campaigns(session, now=T0) == []
         rows[2].state = EnrollmentState.COMPLETED
