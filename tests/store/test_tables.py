@@ -7,6 +7,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 import sqlalchemy as sa
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError, StatementError
 from sqlalchemy.orm import Session
@@ -47,6 +49,53 @@ def test_times_come_back_aware_utc(session: Session) -> None:
     assert loaded.next_action_at.tzinfo is UTC
     assert loaded.state is EnrollmentState.NEW
     assert loaded.version == 1
+
+
+@settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    at=st.datetimes(
+        min_value=datetime(1971, 1, 1),
+        max_value=datetime(2200, 1, 1),
+        timezones=st.sampled_from([UTC, ZoneInfo("Europe/Paris"), ZoneInfo("Asia/Kolkata")]),
+        allow_imaginary=False,
+    )
+)
+def test_any_aware_time_round_trips_to_the_same_utc_instant(session: Session, at: datetime) -> None:
+    """Every instant comes back equal and in UTC (SQLite's text is parsed straight to UTC)."""
+    # (one enrollment for every example: the session outlives them)
+    enrollment = session.scalars(sa.select(Enrollment)).first() or _enroll(session)
+    enrollment.next_action_at = at
+    session.commit()
+    row = session.execute(
+        sa.select(Enrollment.next_action_at).where(Enrollment.id == enrollment.id)
+    ).scalar_one()
+    assert row == at.astimezone(UTC)
+    assert row.tzinfo is UTC
+    assert row.utcoffset() == timedelta(0)
+
+
+def test_times_written_by_hand_in_sqlite_text_forms_read_back_as_utc(session: Session) -> None:
+    """A time written by SQL itself (no microseconds, an ISO `T`) reads back the same."""
+    enrollment = _enroll(session)
+    session.commit()
+    forms = {
+        "2026-01-05 10:00:00": datetime(2026, 1, 5, 10, 0, tzinfo=UTC),
+        "2026-01-05T10:00:00.250000": datetime(2026, 1, 5, 10, 0, 0, 250000, tzinfo=UTC),
+    }
+    if session.get_bind().dialect.name != "sqlite":
+        forms = {"2026-01-05 10:00:00+00": datetime(2026, 1, 5, 10, 0, tzinfo=UTC)}
+    for text, expected in forms.items():
+        session.execute(
+            sa.text("UPDATE enrollments SET next_action_at = :t WHERE id = :id"),
+            {"t": text, "id": enrollment.id},
+        )
+        got = session.execute(
+            sa.select(Enrollment.next_action_at).where(Enrollment.id == enrollment.id)
+        ).scalar_one()
+        assert got == expected, text
+        assert got.tzinfo is UTC, text
 
 
 def test_naive_datetimes_are_refused(session: Session) -> None:

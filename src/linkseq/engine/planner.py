@@ -179,27 +179,23 @@ def due_candidates(
     params = {"identity_id": identity.id, "until": until, "campaigns": list(campaigns)}
     rows = session.execute(_DUE, {**params, "n": limit}).all()
     out: list[Candidate] = []
-    kinds: dict[tuple[int, int, int], StepKind | None] = {}  # many leads share a few steps
+    # many leads share a few steps and zones: each is resolved once per call
+    kinds: dict[tuple[int, int, int], StepKind | None] = {}
+    zones: dict[tuple[int, str | None], ZoneInfo] = {}
+    names = {cid: (info.name, info.priority) for cid, info in campaigns.items()}
     for eid, cid, index, messages, due_at, lead_tz in rows:
-        info = campaigns[cid]
         key = (cid, index, messages)
         if key not in kinds:
-            step = step_at(info.spec.steps, index)
+            step = step_at(campaigns[cid].spec.steps, index)
             kinds[key] = step_kind(step, messages) if step is not None else None
         kind = kinds[key]
         if kind is None or due_at is None:
             continue
-        tz = info.zone(lead_tz, identity.timezone)
-        out.append(
-            Candidate(
-                key=str(eid),
-                kind=kind,
-                campaign=info.name,
-                due_at=due_at,
-                tz=tz,
-                priority=info.priority,
-            )
-        )
+        tz = zones.get((cid, lead_tz))
+        if tz is None:
+            tz = zones[(cid, lead_tz)] = campaigns[cid].zone(lead_tz, identity.timezone)
+        name, priority = names[cid]
+        out.append(Candidate(str(eid), kind, name, due_at, tz, priority))
     return out
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 from linkseq.engine.config import EngineConfig
 from linkseq.engine.outbox import holds_for
 from linkseq.planning.quota import (
+    DAY,
     INMAIL_WINDOW,
     WEEK,
     AccountLevel,
@@ -79,30 +80,43 @@ def _branch(stamp: Any, *where: sa.ColumnElement[bool]) -> sa.Select[Any]:
     )
 
 
-# built once (three branches: constructing it cost more than running it)
+# built once (four branches: constructing it cost more than running it); each action is read
+# back as far as its own windows reach: visits and messages a day, invitations a week (the
+# weekly cap), InMails their credit window
 _KINDS = OutboxAction.kind.in_(list(OUTREACH))
 _RECENT_SENDS = sa.union_all(
-    _branch(OutboxAction.sent_at, _KINDS, OutboxAction.sent_at > sa.bindparam("week_ago")),
     _branch(
-        OutboxAction.created_at,
-        _KINDS,
-        OutboxAction.sent_at.is_(None),
-        OutboxAction.created_at > sa.bindparam("week_ago"),
+        OutboxAction.sent_at,
+        OutboxAction.kind == ActionKind.CONNECT,
+        OutboxAction.sent_at > sa.bindparam("connect_ago"),
+    ),
+    _branch(
+        OutboxAction.sent_at,
+        OutboxAction.kind.in_([ActionKind.VISIT, ActionKind.MESSAGE]),
+        OutboxAction.sent_at > sa.bindparam("daily_ago"),
     ),
     _branch(
         OutboxAction.sent_at,
         OutboxAction.kind == ActionKind.INMAIL,
         OutboxAction.sent_at > sa.bindparam("inmail_ago"),
-        OutboxAction.sent_at <= sa.bindparam("week_ago"),
+    ),
+    _branch(
+        OutboxAction.created_at,
+        _KINDS,
+        OutboxAction.sent_at.is_(None),
+        OutboxAction.created_at > sa.bindparam("flight_ago"),
     ),
 )
 
 
-def _reach(now: datetime, remote: RemoteLimits | None) -> datetime:
-    """How far back the sends must be read: 7 days, or the start of the oldest window an answer
-    of Edges' limits endpoint counted (its own sends must not look like another tool's)."""
-    starts = [r.observed_at - r.window for rows in (remote or {}).values() for r in rows]
-    return min([now - WEEK, *starts])
+def _reach(
+    now: datetime, window: timedelta, actions: Sequence[Action], remote: RemoteLimits | None
+) -> datetime:
+    """How far back `actions` must be read: their own `window`, or the start of the oldest
+    window an answer of Edges' limits endpoint counted for them (the identity's own sends must
+    not look like another tool's)."""
+    starts = [r.observed_at - r.window for a in actions for r in (remote or {}).get(a, [])]
+    return min([now - window, *starts])
 
 
 def recent_sends(
@@ -115,16 +129,17 @@ def recent_sends(
     """Each identity's outreach that counts against its quotas now, in one statement.
 
     An action counts at coalesce(sent_at, created_at) when it is in flight or reached LinkedIn,
-    within 7 days (InMails: sent within ~31); with `remote`, back to the start of the oldest
-    window Edges counted, so that the identity's own sends are recognised in its answer.
-    Written as three ranges of `ix_outbox_actions_quota` (identity_id, kind, sent_at):
+    within its longest window: 24 h for visits and messages, 7 days for invitations (the weekly
+    cap), ~31 days for InMails; with `remote`, back to the start of the oldest window Edges
+    counted for the action, so that the identity's own sends are recognised in its answer.
+    Written as four ranges of `ix_outbox_actions_quota` (identity_id, kind, sent_at):
 
         SELECT identity_id, kind, status, sent_at, campaign_id FROM outbox_actions
           LEFT JOIN enrollments ON ...
-        WHERE identity_id IN (...) AND kind IN (...) AND sent_at > :week_ago
-        UNION ALL SELECT ..., created_at ... AND sent_at IS NULL AND created_at > :week_ago
-        UNION ALL SELECT ..., sent_at ... AND kind = 'inmail'
-                                          AND sent_at > :inmail_window_ago AND sent_at <= :week_ago
+        WHERE identity_id IN (...) AND kind = 'connect' AND sent_at > :connect_ago
+        UNION ALL SELECT ... AND kind IN ('visit', 'message') AND sent_at > :daily_ago
+        UNION ALL SELECT ... AND kind = 'inmail' AND sent_at > :inmail_ago
+        UNION ALL SELECT ..., created_at ... AND sent_at IS NULL AND created_at > :flight_ago
 
     The status is checked here, not in SQL, and there is no OR: either made SQLite read each
     identity's whole history (a status IN list picks `ix_outbox_actions_status`; an OR of the
@@ -133,8 +148,14 @@ def recent_sends(
     out: dict[int, Sends] = {}
     if not identity_ids:
         return out
-    week_ago = _reach(now, remote)
-    params = {"ids": list(identity_ids), "week_ago": week_ago, "inmail_ago": now - INMAIL_WINDOW}
+    reach = {
+        "connect_ago": _reach(now, WEEK, [Action.connect], remote),
+        "daily_ago": _reach(now, DAY, [Action.visit, Action.message], remote),
+        "inmail_ago": _reach(now, INMAIL_WINDOW, [Action.inmail], remote),
+    }
+    # in flight (no sent_at yet): a week back, as far as the daily and weekly windows reach
+    flight_ago = min(reach["connect_ago"], reach["daily_ago"])
+    params = {"ids": list(identity_ids), "flight_ago": flight_ago, **reach}
     for identity_id, kind, status, at, campaign_id in session.execute(_RECENT_SENDS, params):
         if ActionStatus(status) not in COUNTED:
             continue
