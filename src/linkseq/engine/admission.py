@@ -21,6 +21,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from linkseq.campaigns import Step
 from linkseq.engine.lifecycle import ACTIVE, Event, State
 from linkseq.engine.steps import connect_index, invite_timeout, load_spec, next_due
 from linkseq.engine.sync import connect_lead
@@ -93,6 +94,13 @@ def admit(
             _match(SentInvitation.linkedin_profile_id, SentInvitation.profile_url, ids, urls),
         )
     ).all()
+    # each campaign's steps read once for the batch (a `get` per lead flushed each decision)
+    steps = {
+        campaign.id: load_spec(campaign.id, campaign.spec).steps
+        for campaign in session.scalars(
+            sa.select(Campaign).where(Campaign.id.in_({e.campaign_id for e in enrollments}))
+        )
+    }
     counts: dict[str, int] = {}
     # the same person twice in this batch (two campaigns): the first one admitted wins
     claimed: dict[str | None, int] = {}
@@ -107,6 +115,7 @@ def admit(
             session,
             enrollment,
             lead,
+            steps[enrollment.campaign_id],
             now=now,
             cooldown=cooldown,
             on_dnc=dnc.contains(lead.profile_url, lead.linkedin_profile_id),
@@ -167,6 +176,7 @@ def _decide(
     session: Session,
     enrollment: Enrollment,
     lead: Lead,
+    steps: Sequence[Step],
     *,
     now: datetime,
     cooldown: timedelta,
@@ -177,9 +187,6 @@ def _decide(
     invitation: SentInvitation | None,
     me: str | None,
 ) -> str:
-    campaign = session.get(Campaign, enrollment.campaign_id)
-    assert campaign is not None
-    steps = load_spec(campaign.id, campaign.spec).steps
     if on_dnc:
         apply_event(session, enrollment, Event.dnc, now=now, reason="on the do-not-contact list")
         return "skipped"

@@ -40,15 +40,13 @@ _HIGH_WATER = sa.select(
     sa.select(sa.func.max(OutboxAction.id)).scalar_subquery(),
     sa.select(sa.func.max(AuditEvent.id)).scalar_subquery(),
 )
-_OTHER_SENDS = (
-    sa.select(OutboxAction.id)
-    .where(
+# one statement per kept plan: has anything but the plan's own sends changed since it was built
+_CHANGED = sa.select(
+    sa.exists().where(
         OutboxAction.id > sa.bindparam("outbox"),
         OutboxAction.identity_id == sa.bindparam("identity_id"),
-    )
-    .limit(sa.bindparam("n"))
-)
-_MOVED = (
+        OutboxAction.id.not_in(sa.bindparam("ours", expanding=True)),
+    ),
     sa.select(AuditEvent.id)
     .join(Enrollment, Enrollment.id == AuditEvent.enrollment_id)
     .where(
@@ -56,7 +54,7 @@ _MOVED = (
         Enrollment.identity_id == sa.bindparam("identity_id"),
         AuditEvent.enrollment_id.not_in(sa.bindparam("sent_to", expanding=True)),
     )
-    .limit(1)
+    .exists(),
 )
 
 
@@ -113,15 +111,17 @@ class PlanMemo:
         if self.consumed >= len(self.built.plan.go):
             return False
         outbox, audit = self.high_water
-        others = session.scalars(
-            _OTHER_SENDS, {"outbox": outbox, "identity_id": identity_id, "n": len(self.ours) + 1}
-        )
-        if not all(action_id in self.ours for action_id in others):
-            return False
-        moved = session.execute(
-            _MOVED, {"audit": audit, "identity_id": identity_id, "sent_to": sorted(self.sent_to)}
-        ).first()
-        return moved is None
+        other_sends, moved = session.execute(
+            _CHANGED,
+            {
+                "outbox": outbox,
+                "audit": audit,
+                "identity_id": identity_id,
+                "ours": sorted(self.ours),
+                "sent_to": sorted(self.sent_to),
+            },
+        ).one()
+        return not other_sends and not moved
 
     def sent(self, action_id: int | None, *, planned: datetime, at: datetime) -> None:
         """The plan's next action, planned at `planned`, went out at `at` as outbox row

@@ -184,25 +184,34 @@ class Engine:
             with self.sessions() as session:
                 ensure_lease_rows(session)
             self._leases_at = now
+        # the identity just worked: released in the transaction that claims the next one
+        worked: tuple[int, datetime | None] | None = None
         while not self.stopping:
             with self.sessions() as session:
+                if worked is not None:
+                    self._release(session, *worked)
+                    worked = None
                 identity_id = claim_identity_lease(
                     session,
                     owner=self.owner,
                     now=self.clock.now(),
                     ttl=self.config.lease_ttl,
                     ensure=False,
-                )
+                )  # commits the release too
             if identity_id is None:
                 break
             if identity_id in done:
-                self._release(identity_id, None)
+                worked = (identity_id, None)
                 break
             done.add(identity_id)
             result = self.work(identity_id)
             report.identities.append(result)
             # a dry run sent nothing: it must not postpone the identity's real work
-            self._release(identity_id, None if self.dry_run else result.next_wake)
+            worked = (identity_id, None if self.dry_run else result.next_wake)
+        if worked is not None:
+            with self.sessions() as session:
+                self._release(session, *worked)
+                session.commit()
         return report
 
     def next_wake(self) -> datetime | None:
@@ -220,15 +229,16 @@ class Engine:
             wake = self.next_wake() or self.clock.now() + self.config.idle_wake
             sleep_until(min(wake, self.clock.now() + timedelta(seconds=30)))
 
-    def _release(self, identity_id: int, wake: datetime | None) -> None:
-        with self.sessions() as session:
-            release_lease(
-                session,
-                identity_id=identity_id,
-                owner=self.owner,
-                now=self.clock.now(),
-                not_before=wake,
-            )
+    def _release(self, session: Session, identity_id: int, wake: datetime | None) -> None:
+        """Free the identity's lease until `wake`; the caller commits."""
+        release_lease(
+            session,
+            identity_id=identity_id,
+            owner=self.owner,
+            now=self.clock.now(),
+            not_before=wake,
+            commit=False,
+        )
 
     # --- one identity -------------------------------------------------------------------------
 

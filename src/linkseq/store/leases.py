@@ -160,16 +160,20 @@ def release_lease(
     owner: str,
     now: datetime,
     not_before: datetime | None = None,
+    commit: bool = True,
 ) -> bool:
     """Free `owner`'s lease on `identity_id`; False when `owner` did not hold it.
 
     `not_before` (default `now`) is when the identity next has work: no worker claims it earlier.
+    `commit=False` leaves the commit to the caller (a worker releases and claims the next
+    identity in one transaction).
     """
     # expires_at = now (not NULL): the identity queues behind those that waited longer.
     result = session.execute(
         _RELEASE, {"id": identity_id, "b_owner": owner, "until": ensure_utc(not_before or now)}
     )
-    session.commit()
+    if commit:
+        session.commit()
     return _rowcount(result) == 1
 
 
