@@ -188,7 +188,7 @@ def perform(
         result = _on_error(session, identity, enrollment, spec, action, exc, now(), config)
         session.commit()
         return result
-    outbox.mark_sent(session, action, response=response, now=now())
+    outbox.mark_sent(session, action, response=response, now=now(), enrollment=enrollment)
     _on_success(session, identity, enrollment, lead, spec, kind, response, now())
     session.commit()
     return ActionResult("sent", kind, step.id, request, action.id)

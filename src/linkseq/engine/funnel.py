@@ -51,10 +51,20 @@ _MILESTONE = {  # built once: a statement costs more to construct than to run
 }
 
 
-def record_sent(session: Session, action: OutboxAction) -> None:
-    """Mark the milestone of an action that reached LinkedIn on its enrollment (the first wins)."""
+def record_sent(
+    session: Session, action: OutboxAction, enrollment: Enrollment | None = None
+) -> None:
+    """Mark the milestone of an action that reached LinkedIn on its enrollment (the first wins).
+
+    `enrollment`: the action's enrollment, loaded and about to be written by the caller (the
+    engine's send): the milestone goes with that write instead of a statement of its own.
+    """
     name = _SENT_MILESTONE.get(action.kind)
     if name is None or action.enrollment_id is None or action.status not in _REACHED:
+        return
+    if enrollment is not None and enrollment.id == action.enrollment_id:
+        if getattr(enrollment, name) is None:
+            setattr(enrollment, name, action.sent_at or action.updated_at)
         return
     # a table UPDATE, not an ORM one: the enrollment's version is not bumped (no concurrent
     # change of its state can conflict with a milestone) and the identity map is not searched

@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from linkseq.engine.funnel import record_sent
 from linkseq.store.enums import ActionKind, ActionStatus
-from linkseq.store.models import ActionHold, OutboxAction
+from linkseq.store.models import ActionHold, Enrollment, OutboxAction
 
 __all__ = [
     "IN_FLIGHT",
@@ -75,16 +75,22 @@ def begin(
 
 
 def mark_sent(
-    session: Session, action: OutboxAction, *, response: dict[str, Any] | None, now: datetime
+    session: Session,
+    action: OutboxAction,
+    *,
+    response: dict[str, Any] | None,
+    now: datetime,
+    enrollment: Enrollment | None = None,
 ) -> None:
-    """The action reached LinkedIn (and its enrollment the matching funnel milestone)."""
+    """The action reached LinkedIn (and its enrollment the matching funnel milestone; pass the
+    `enrollment` when it is loaded and written in the same transaction)."""
     action.status = (
         ActionStatus.SENT if action.status is ActionStatus.SENDING else (ActionStatus.RECONCILED)
     )
     action.response = response
     action.sent_at = action.sent_at or now
     action.updated_at = now
-    record_sent(session, action)
+    record_sent(session, action, enrollment)
 
 
 def mark_failed(
