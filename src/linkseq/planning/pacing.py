@@ -66,7 +66,7 @@ class Pacing:
     min_gap: timedelta = timedelta(seconds=45)
     max_gap: timedelta = timedelta(seconds=120)
     horizon: timedelta = timedelta(minutes=15)
-    spread: bool = True  # stretch gaps so the day's quota fills the open window
+    spread: bool = True  # space each action's sends so its day's quota fills its open window
 
     def __post_init__(self) -> None:
         if not timedelta(0) <= self.min_gap <= self.max_gap:
