@@ -285,7 +285,12 @@ def test_a_slot_freed_mid_day_goes_within_minutes_though_few_leads_are_open_yet(
         )
         (first,) = got.go
         assert first.at - last <= timedelta(minutes=20)
+        # the other two wait for the window to free a slot, and say when (its own cadence
+        # permitting): minutes away, not unknown
         assert [h.reason for h in got.held] == [HoldReason.quota] * 2
+        for h in got.held:
+            assert h.earliest is not None
+            assert frees[0] <= h.earliest < NOW + timedelta(minutes=30)
     # a slot that frees at an instant counts from that instant on
     assert QuotaStatus(2, None, "weekly", (NOW, NOW + timedelta(hours=1))).by(NOW) == 3
 

@@ -141,13 +141,20 @@ def _quota_hold(
     c: Candidate,
     statuses: Iterable[QuotaStatus | None],
     used: Iterable[int],
+    paced: datetime,
 ) -> Held | None:
+    """Held for a limit this pass used up (or found used up), with the next slot it frees: no
+    earlier than `paced`, the action's own cadence (None: the limit never frees a slot)."""
     for status, spent in zip(statuses, used, strict=True):
         if status is None:
             continue
         if status.remaining - spent <= 0:
-            # used up by this very pass: the next pass knows the new sends and says when
-            earliest = status.next_slot_at if status.remaining == 0 else None
+            extra = spent - status.remaining  # this pass's sends beyond what was left
+            if status.remaining == 0:
+                slot = status.next_slot_at
+            else:  # used up by this very pass: the window's next freed slot is the next one
+                slot = status.frees[extra] if extra < len(status.frees) else None
+            earliest = None if slot is None else max(slot, paced)
             return Held(c, HoldReason.quota, earliest, status.binding)
     return None
 
@@ -242,6 +249,7 @@ def plan_identity_pass(
             c,
             (quotas.get(action, QuotaStatus(0, None, "no_quota")), caps.get(cap_key)),
             (used.get(action, 0), used_campaign.get(cap_key, 0)),
+            at,
         )
         if quota_hold is not None:
             held.append(quota_hold)
