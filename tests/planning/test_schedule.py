@@ -347,3 +347,15 @@ def test_due_messages_are_not_spread_over_the_day() -> None:
     kinds = [p.candidate.kind for p in got.go]
     assert kinds[:5] == [StepKind.follow_up] * 4 + [StepKind.invitation]
     assert got.go[4].at - got.go[0].at <= timedelta(seconds=4 * 120)
+
+
+def test_the_lead_whose_window_closes_first_goes_first() -> None:
+    """One invitation left at 16:30 Paris, leads in Paris (closes at 18:00) and New York (open
+    until 18:00 there, six hours later): Paris goes, New York can take a slot freed later."""
+    new_york = ZoneInfo("America/New_York")
+    now = datetime(2026, 3, 3, 16, 30, tzinfo=PARIS).astimezone(UTC)
+    one = {**FULL, Action.connect: QuotaStatus(1, None, "smart_limit")}
+    for seed in range(20):
+        cands = [cand(f"ny{i}", tz=new_york) for i in range(3)] + [cand("paris")]
+        got = plan(cands, now=now, quotas=one, rng=random.Random(seed))
+        assert [p.candidate.key for p in got.go] == ["paris"]

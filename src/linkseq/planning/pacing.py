@@ -132,11 +132,16 @@ def order_candidates(
     *,
     kind: Callable[[T], str],
     weight: Callable[[T], int] = lambda _: 1,
+    closes: Callable[[T], datetime] | None = None,
 ) -> list[T]:
     """Order candidates by step kind (`priority` first to last; unknown kinds last), then by
-    campaign weight (higher first), shuffled within each group by `rng`."""
+    campaign weight (higher first), then, with `closes`, by when the lead's working window
+    closes (the first to close first: a lead whose day ends later can take a slot that frees
+    later), shuffled within each group by `rng`."""
     rank = {k: i for i, k in enumerate(priority)}
     shuffled = list(candidates)
     rng.shuffle(shuffled)
-    # sorted() is stable: the shuffle survives inside each (kind, weight) group
-    return sorted(shuffled, key=lambda c: (rank.get(kind(c), len(rank)), -weight(c)))
+    # sorted() is stable: the shuffle survives inside each (kind, weight, close) group
+    if closes is None:
+        return sorted(shuffled, key=lambda c: (rank.get(kind(c), len(rank)), -weight(c)))
+    return sorted(shuffled, key=lambda c: (rank.get(kind(c), len(rank)), -weight(c), closes(c)))

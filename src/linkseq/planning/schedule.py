@@ -196,7 +196,12 @@ def plan_identity_pass(
         else:
             ready.append(c)
     ordered = order_candidates(
-        ready, priority, rng, kind=lambda c: c.kind, weight=lambda c: c.priority
+        ready,
+        priority,
+        rng,
+        kind=lambda c: c.kind,
+        weight=lambda c: c.priority,
+        closes=lambda c: hours.close_now(c, now),
     )
     caps = campaign_quotas or {}
     used: dict[Action, int] = {}
