@@ -359,3 +359,20 @@ def test_the_lead_whose_window_closes_first_goes_first() -> None:
         cands = [cand(f"ny{i}", tz=new_york) for i in range(3)] + [cand("paris")]
         got = plan(cands, now=now, quotas=one, rng=random.Random(seed))
         assert [p.candidate.key for p in got.go] == ["paris"]
+
+
+def test_a_pass_whose_first_action_is_a_spread_gap_away_sends_nothing_now() -> None:
+    """The runner waits for a plan's first action: a plan starting later than one human gap
+    holds everything for pacing, and the identity is woken at the first instant."""
+    last = NOW - timedelta(minutes=1)
+    got = plan(
+        [cand(f"l{i}") for i in range(5)],
+        quotas={**FULL, Action.connect: QuotaStatus(3, None, "smart_limit")},
+        pacing=Pacing(horizon=timedelta(hours=8)),
+        last_action_at=last,
+        last_sent={Action.connect: last},
+    )
+    assert got.go == ()
+    assert {h.reason for h in got.held} == {HoldReason.pacing, HoldReason.quota}
+    first = min(h.earliest for h in got.held if h.earliest is not None)
+    assert first > NOW + Pacing().max_gap
