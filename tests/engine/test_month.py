@@ -16,6 +16,9 @@ that straddle any cut cannot be counted per day. Without them every weekday has 
 their ramp days and the days counted here, start at 03:00 UTC.
 
 The month starts on Monday 2 March 2026: the US springs forward on 8 March, Europe on 29 March.
+With the invitation quota used, every European lead is invited by mid-March; the follow-up ten
+days after the thanks keeps Europe's leads in the sequence past 29 March (with three days, no
+European lead had outreach after the change).
 """
 
 from __future__ import annotations
@@ -54,7 +57,7 @@ WORLD = 6600  # people in the world: 5,000 of them live west of Singapore
 DAY = timedelta(hours=24)
 WEEK = timedelta(days=7)
 INVITE_DELAY = timedelta(hours=2)
-FOLLOW_UP_DELAY = timedelta(days=3)
+FOLLOW_UP_DELAY = timedelta(days=10)  # past Europe's change: see the module docstring
 FIRST_MESSAGE_DELAY = timedelta(days=1)
 MIN_GAP = timedelta(seconds=45)
 OPEN, CLOSE = time(9), time(18)
@@ -101,7 +104,7 @@ CAMPAIGN: dict[str, Any] = {
         {
             "id": "follow-up",
             "type": "message",
-            "delay": "3d",
+            "delay": "10d",
             "text": "Did my last note reach you at a bad time, {{ first_name | default('') }}?",
         },
     ],
@@ -451,8 +454,8 @@ def test_order_rule_messages_due_go_before_invitations(month: Month) -> None:
     message of the same identity has been due for 4 hours (the engine batches messages up to
     3 h, and a kept plan serves up to 30 minutes), in its lead's hours for the past hour, with
     the identity's message quota not used up, to a lead who had not replied, and that message
-    did go later. When a message is due comes from the log: a follow-up 3 days after the
-    previous message; a first message a day after the identity's first connections sync that
+    did go later. When a message is due comes from the log: a follow-up `FOLLOW_UP_DELAY` after
+    the previous message; a first message a day after the identity's first connections sync that
     could see the acceptance."""
     truth = month.truth
     violations = []
