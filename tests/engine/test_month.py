@@ -405,13 +405,6 @@ def _closing(zone: str, at: datetime) -> datetime | None:
     return datetime.combine(wall.date(), CLOSE, tzinfo=ZoneInfo(zone))
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="engine: on days with leads waiting, 88 % of the invitation capacity used (151 of "
-    "317 days under 98 %): the pacing's spread of the day's volume loses it (with the spread "
-    "off this check passes; counting the slots a rolling window frees before the day ends "
-    "raised it from 82 %)",
-)
 def test_while_leads_wait_98_percent_of_each_days_invitation_quota_is_used(month: Month) -> None:
     """Per identity and ramp day with a backlog (a lead due for its invitation when the day
     began is still waiting when it ends), the invitations sent are ≥ 98 % of what every limit
