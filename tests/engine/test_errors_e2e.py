@@ -169,7 +169,8 @@ def test_status_429_backs_off_then_sends(db: str) -> None:
             assert hold.reason == "STATUS_429"
             until = hold.until
         assert _at(h, sent[0].seq).replace(tzinfo=None) >= until.replace(tzinfo=None)
-        assert h.state("ada-lovelace") in ("invited", "connected")
+        # invited; accepted a day before the run ends, the thanks may have gone too
+        assert h.state("ada-lovelace") in ("invited", "connected", "messaged")
     finally:
         h.close()
 

@@ -149,3 +149,20 @@ def test_any_lead_of_the_identity_changing_state_makes_the_next_pass_plan_anew(
     _to_wake(harness)
     assert harness.run_once().sent == 1
     assert _memo(harness) is not memo
+
+
+def test_an_identity_woken_before_its_next_action_plans_anew_instead_of_waiting(
+    harness: Harness,
+) -> None:
+    """The runner waits for a plan's next action, and serves no other identity meanwhile: a
+    kept plan whose next action is more than one human gap away is not used (a sync or a step
+    falling due woke the identity early), and it is again once that action is near."""
+    memo = _first_sending_pass(harness)
+    following = memo.plan().go[0].at
+    now = harness.clock.now()
+    assert following > now + memo.built.pacing.max_gap  # visits at the day's pace
+    with harness.sessions() as session:
+        identity_id = session.scalars(sa.select(Identity.id)).one()
+        early = memo.usable(session, identity_id=identity_id, now=now, campaigns=memo.campaigns)
+        due = memo.usable(session, identity_id=identity_id, now=following, campaigns=memo.campaigns)
+    assert (early, due) == (False, True)

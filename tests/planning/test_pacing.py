@@ -123,3 +123,22 @@ def test_order_by_kind_then_weight_shuffled_within() -> None:
         items, [StepKind.visit], random.Random(1), kind=lambda c: c[0], weight=lambda c: c[1]
     )
     assert all(c[0] is StepKind.visit for c in visits_first[:5])
+
+
+def test_order_puts_the_window_that_closes_first_first_within_a_group() -> None:
+    """With `closes`, a group's leads whose working window closes first come first (a lead whose
+    day ends later can take a slot freed later), still shuffled among those that close together."""
+    closes = {"paris": T0 + timedelta(hours=8), "new_york": T0 + timedelta(hours=14)}
+    items = [(zone, i) for i in range(6) for zone in ("new_york", "paris")]
+
+    def ordered(seed: int) -> list[tuple[str, int]]:
+        return order_candidates(
+            items,
+            DEFAULT_PRIORITY,
+            random.Random(seed),
+            kind=lambda _: StepKind.invitation,
+            closes=lambda c: closes[c[0]],
+        )
+
+    assert [zone for zone, _ in ordered(1)] == ["paris"] * 6 + ["new_york"] * 6
+    assert ordered(1) != ordered(2)  # shuffled within each zone

@@ -266,22 +266,113 @@ def test_order_rule_follow_ups_then_first_messages_then_invitations_then_visits(
             assert spent == quotas[h.candidate.action].remaining
 
 
-def test_a_slot_freed_by_a_rolling_window_is_spread_with_the_slots_freeing_later_today() -> None:
-    """One invitation left now, and yesterday's sends freeing a slot every 20 minutes until the
-    office closes: the day holds many more, so the freed one goes minutes after the last action,
-    not somewhere in the second half of the day (the spread of what is left now only)."""
-    last = NOW - timedelta(minutes=5)
+def test_a_slot_freed_mid_day_goes_within_minutes_though_few_leads_are_open_yet() -> None:
+    """An invitation-bound identity at 10:00 Paris: one slot free now, yesterday's sends freeing
+    one every 20 minutes until the office closes, and only three leads open yet (the rest of
+    the backlog lives further west). The freed slot goes minutes after the last invitation:
+    the day's spread is the quota's (24 before the close), not three leads over eight hours."""
+    last = NOW - timedelta(minutes=20)
     frees = tuple(NOW + timedelta(minutes=20 * i) for i in range(1, 24))
-    left_now_only = QuotaStatus(1, None, "smart_limit")
     freeing = QuotaStatus(1, None, "smart_limit", frees)
-    spread = Pacing(spread=True, horizon=timedelta(hours=8))
-    cands = [cand(f"l{i}") for i in range(30)]
-    before = plan(
-        cands, quotas={**FULL, Action.connect: left_now_only}, pacing=spread, last_action_at=last
-    )
-    after = plan(
-        cands, quotas={**FULL, Action.connect: freeing}, pacing=spread, last_action_at=last
-    )
-    assert before.go[0].at - last >= timedelta(hours=1)  # the old spread: hours late
-    assert after.go[0].at - last <= timedelta(minutes=20)
+    for seed in range(20):
+        got = plan(
+            [cand(f"l{i}") for i in range(3)],
+            quotas={**FULL, Action.connect: freeing},
+            pacing=Pacing(horizon=timedelta(hours=8)),
+            last_action_at=last,
+            last_sent={Action.connect: last},
+            rng=random.Random(seed),
+        )
+        (first,) = got.go
+        assert first.at - last <= timedelta(minutes=20)
+        # the other two wait for the window to free a slot, and say when (its own cadence
+        # permitting): minutes away, not unknown
+        assert [h.reason for h in got.held] == [HoldReason.quota] * 2
+        for h in got.held:
+            assert h.earliest is not None
+            assert frees[0] <= h.earliest < NOW + timedelta(minutes=30)
+    # a slot that frees at an instant counts from that instant on
     assert QuotaStatus(2, None, "weekly", (NOW, NOW + timedelta(hours=1))).by(NOW) == 3
+
+
+def test_a_fresh_days_quota_is_still_spread_over_the_day_not_sent_at_nine() -> None:
+    """Nine o'clock, 25 invitations allowed and none freeing (the first day, or a Monday):
+    each goes a spread gap after the previous one, the day's volume across the window."""
+    nine = datetime(2026, 3, 3, 9, 0, tzinfo=PARIS).astimezone(UTC)
+    close = datetime(2026, 3, 3, 18, 0, tzinfo=PARIS)
+    cands = [cand(f"l{i}") for i in range(60)]
+    last = nine - timedelta(hours=15)  # yesterday's last invitation
+    got = plan(
+        cands, now=nine, pacing=Pacing(), last_action_at=last, last_sent={Action.connect: last}
+    )
+    assert got.go[0].at == nine
+    assert len(got.go) <= 2  # not a burst at nine: the next one comes a spread gap later
+    day = plan(cands, now=nine, pacing=Pacing(horizon=timedelta(hours=9)), last_action_at=last)
+    instants = [p.at for p in day.go]
+    assert len(instants) == 25
+    assert instants[-1] < close
+    assert instants[-1] > close - timedelta(hours=4)
+    assert all(b - a >= timedelta(minutes=5) for a, b in itertools.pairwise(instants))
+
+
+def test_each_action_keeps_its_own_cadence_and_only_the_human_gap_between_two() -> None:
+    """Invitations spread over the day do not hold visits back: with 500 visits allowed (their
+    own spread is under a minute), the visits go one human gap after the previous action,
+    whatever its kind, and the invitations keep their own spacing."""
+    cands = [cand(f"i{i}") for i in range(10)] + [cand(f"v{i}", StepKind.visit) for i in range(10)]
+    quotas = {
+        **FULL,
+        Action.connect: QuotaStatus(16, None, "smart_limit"),
+        Action.visit: QuotaStatus(500, None, "smart_limit"),
+    }
+    got = plan(cands, quotas=quotas, pacing=Pacing(horizon=timedelta(hours=1)))
+    assert got.go[0].candidate.kind is StepKind.invitation  # the order rule: it goes first
+    for before, after in itertools.pairwise(got.go):
+        assert after.at - before.at >= timedelta(seconds=45)
+        if after.candidate.kind is StepKind.visit:
+            assert after.at - before.at <= timedelta(seconds=120)
+    visits = [p.at for p in got.go if p.candidate.kind is StepKind.visit]
+    assert len(visits) == 10
+    assert visits[-1] <= NOW + timedelta(minutes=20)
+    invitations = [p.at for p in got.go if p.candidate.kind is StepKind.invitation]
+    assert len(invitations) >= 2
+    assert all(b - a >= timedelta(minutes=5) for a, b in itertools.pairwise(invitations))
+
+
+def test_due_messages_are_not_spread_over_the_day() -> None:
+    """Messages go first and at the human pace (the runner sends them in a burst after one
+    conversations sync); the invitations that follow keep their own spread."""
+    cands = [cand(f"m{i}", StepKind.follow_up) for i in range(4)] + [cand("i0"), cand("i1")]
+    got = plan(cands, pacing=Pacing(horizon=timedelta(hours=1)))
+    kinds = [p.candidate.kind for p in got.go]
+    assert kinds[:5] == [StepKind.follow_up] * 4 + [StepKind.invitation]
+    assert got.go[4].at - got.go[0].at <= timedelta(seconds=4 * 120)
+
+
+def test_the_lead_whose_window_closes_first_goes_first() -> None:
+    """One invitation left at 16:30 Paris, leads in Paris (closes at 18:00) and New York (open
+    until 18:00 there, six hours later): Paris goes, New York can take a slot freed later."""
+    new_york = ZoneInfo("America/New_York")
+    now = datetime(2026, 3, 3, 16, 30, tzinfo=PARIS).astimezone(UTC)
+    one = {**FULL, Action.connect: QuotaStatus(1, None, "smart_limit")}
+    for seed in range(20):
+        cands = [cand(f"ny{i}", tz=new_york) for i in range(3)] + [cand("paris")]
+        got = plan(cands, now=now, quotas=one, rng=random.Random(seed))
+        assert [p.candidate.key for p in got.go] == ["paris"]
+
+
+def test_a_pass_whose_first_action_is_a_spread_gap_away_sends_nothing_now() -> None:
+    """The runner waits for a plan's first action: a plan starting later than one human gap
+    holds everything for pacing, and the identity is woken at the first instant."""
+    last = NOW - timedelta(minutes=1)
+    got = plan(
+        [cand(f"l{i}") for i in range(5)],
+        quotas={**FULL, Action.connect: QuotaStatus(3, None, "smart_limit")},
+        pacing=Pacing(horizon=timedelta(hours=8)),
+        last_action_at=last,
+        last_sent={Action.connect: last},
+    )
+    assert got.go == ()
+    assert {h.reason for h in got.held} == {HoldReason.pacing, HoldReason.quota}
+    first = min(h.earliest for h in got.held if h.earliest is not None)
+    assert first > NOW + Pacing().max_gap

@@ -7,6 +7,9 @@ instead of rebuilding it, as long as nothing the plan was built from has changed
 
 - the plan is younger than `replan_every`, and no action it held for a used-up quota could go
   yet (that quota's next slot);
+- its next action goes within one human gap (`Pacing.max_gap`): the runner waits for it and
+  its worker serves no other identity meanwhile, so an identity woken earlier (a sync, a step
+  falling due) gets a new plan, which holds what goes later for pacing;
 - the pass admitted no lead, withdrew no invitation and read no new limits from Edges, and the
   previous pass ended in exactly one send;
 - the identity's active campaigns are the same;
@@ -110,6 +113,8 @@ class PlanMemo:
             return False
         if self.consumed >= len(self.built.plan.go):
             return False
+        if self.plan().go[0].at > now + self.built.pacing.max_gap:
+            return False  # woken early: not a wait through the day's spread
         outbox, audit = self.high_water
         other_sends, moved = session.execute(
             _CHANGED,

@@ -259,7 +259,8 @@ def build_plan(
     )
     names = {cid: info.name for cid, info in campaigns.items()}
     # pacing needs the last action only when it is minutes old: the week's sends hold it
-    last = max((at for times in sends.per_action.values() for at in times), default=None)
+    last_sent = {a: max(times) for a, times in sends.per_action.items() if times}
+    last = max(last_sent.values(), default=None)
     plan = plan_identity_pass(
         now=now,
         candidates=candidates,
@@ -270,5 +271,6 @@ def build_plan(
         rng=pass_rng(identity.uid, last),
         campaign_quotas={(names[cid], a): q for (cid, a), q in campaign_caps.items()},
         identity_paused=identity.status is not IdentityStatus.ACTIVE,
+        last_sent=last_sent,
     )
     return IdentityPlan(plan, quotas, pacing, tuple(candidates))

@@ -66,7 +66,7 @@ class Pacing:
     min_gap: timedelta = timedelta(seconds=45)
     max_gap: timedelta = timedelta(seconds=120)
     horizon: timedelta = timedelta(minutes=15)
-    spread: bool = True  # stretch gaps so the day's quota fills the open window
+    spread: bool = True  # space each action's sends so its day's quota fills its open window
 
     def __post_init__(self) -> None:
         if not timedelta(0) <= self.min_gap <= self.max_gap:
@@ -132,11 +132,16 @@ def order_candidates(
     *,
     kind: Callable[[T], str],
     weight: Callable[[T], int] = lambda _: 1,
+    closes: Callable[[T], datetime] | None = None,
 ) -> list[T]:
     """Order candidates by step kind (`priority` first to last; unknown kinds last), then by
-    campaign weight (higher first), shuffled within each group by `rng`."""
+    campaign weight (higher first), then, with `closes`, by when the lead's working window
+    closes (the first to close first: a lead whose day ends later can take a slot that frees
+    later), shuffled within each group by `rng`."""
     rank = {k: i for i, k in enumerate(priority)}
     shuffled = list(candidates)
     rng.shuffle(shuffled)
-    # sorted() is stable: the shuffle survives inside each (kind, weight) group
-    return sorted(shuffled, key=lambda c: (rank.get(kind(c), len(rank)), -weight(c)))
+    # sorted() is stable: the shuffle survives inside each (kind, weight, close) group
+    if closes is None:
+        return sorted(shuffled, key=lambda c: (rank.get(kind(c), len(rank)), -weight(c)))
+    return sorted(shuffled, key=lambda c: (rank.get(kind(c), len(rank)), -weight(c), closes(c)))

@@ -9,9 +9,10 @@ candidate names the reason: paused identity, cooldown, delay, hours (now), quota
 from __future__ import annotations
 
 import random
+from collections import deque
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta, tzinfo
+from datetime import datetime, tzinfo
 from enum import StrEnum
 
 from linkseq.planning.hours import WorkingSchedule, is_open, next_close, next_open
@@ -109,6 +110,7 @@ class _Hours:
         self.schedules, self.default = schedules, default
         self._open: dict[tuple[str, tzinfo], bool] = {}
         self._next: dict[tuple[str, tzinfo], datetime] = {}
+        self._close: dict[tuple[str, tzinfo], datetime] = {}
 
     def schedule(self, c: Candidate) -> WorkingSchedule:
         return self.schedules.get(c.campaign, self.default)
@@ -118,6 +120,12 @@ class _Hours:
         if key not in self._open:
             self._open[key] = is_open(self.schedule(c), c.tz, now)
         return self._open[key]
+
+    def close_now(self, c: Candidate, now: datetime) -> datetime:
+        key = (c.campaign, c.tz)
+        if key not in self._close:
+            self._close[key] = next_close(self.schedule(c), c.tz, now)
+        return self._close[key]
 
     def next_open_at(self, c: Candidate, at: datetime) -> datetime:
         return next_open(self.schedule(c), c.tz, at)
@@ -133,13 +141,20 @@ def _quota_hold(
     c: Candidate,
     statuses: Iterable[QuotaStatus | None],
     used: Iterable[int],
+    paced: datetime,
 ) -> Held | None:
+    """Held for a limit this pass used up (or found used up), with the next slot it frees: no
+    earlier than `paced`, the action's own cadence (None: the limit never frees a slot)."""
     for status, spent in zip(statuses, used, strict=True):
         if status is None:
             continue
         if status.remaining - spent <= 0:
-            # used up by this very pass: the next pass knows the new sends and says when
-            earliest = status.next_slot_at if status.remaining == 0 else None
+            extra = spent - status.remaining  # this pass's sends beyond what was left
+            if status.remaining == 0:
+                slot = status.next_slot_at
+            else:  # used up by this very pass: the window's next freed slot is the next one
+                slot = status.frees[extra] if extra < len(status.frees) else None
+            earliest = None if slot is None else max(slot, paced)
             return Held(c, HoldReason.quota, earliest, status.binding)
     return None
 
@@ -157,8 +172,14 @@ def plan_identity_pass(
     identity_paused: bool = False,
     priority: Sequence[StepKind] = DEFAULT_PRIORITY,
     default_schedule: WorkingSchedule | None = None,
+    last_sent: Mapping[Action, datetime] | None = None,
 ) -> Plan:
-    """Plan one pass for one identity. An action without a quota entry never goes (quota)."""
+    """Plan one pass for one identity. An action without a quota entry never goes (quota).
+
+    `last_action_at` is the identity's last action of any kind (the human gap runs from it),
+    `last_sent` each action's own last send (its spread runs from it; an action missing from it
+    has none; not given at all: `last_action_at` for every action).
+    """
     if identity_paused:
         return Plan((), tuple(Held(c, HoldReason.paused, None) for c in candidates))
     hours = _Hours(schedules, default_schedule or WorkingSchedule())
@@ -175,46 +196,84 @@ def plan_identity_pass(
         else:
             ready.append(c)
     ordered = order_candidates(
-        ready, priority, rng, kind=lambda c: c.kind, weight=lambda c: c.priority
+        ready,
+        priority,
+        rng,
+        kind=lambda c: c.kind,
+        weight=lambda c: c.priority,
+        closes=lambda c: hours.close_now(c, now),
     )
     caps = campaign_quotas or {}
     used: dict[Action, int] = {}
     used_campaign: dict[tuple[str, Action], int] = {}
-    zones = {(c.campaign, c.tz): c for c in ready}  # one close per (campaign, zone), not per lead
-    day_end = max((next_close(hours.schedule(c), c.tz, now) for c in zones.values()), default=now)
-    # what may go before the day ends: left now, and the used slots that free meanwhile (a
-    # rolling window frees yesterday's slots through today; spreading only what is left now
-    # would put each freed slot hours late, and the lag would grow day after day)
-    left = min(
-        len(ready), sum(quotas[a].by(day_end) for a in {c.action for c in ready} if a in quotas)
-    )
+    # Each action has its own cadence: its next send comes at least a spread gap after its own
+    # previous one, a random part of the even share of what its quota allows before its day
+    # ends (the last close of its ready leads' windows), counting the slots a rolling window
+    # frees meanwhile. Between two actions of any kind there is only the human gap: one action
+    # spread over the day does not hold another back. Messages are not spread: they go first
+    # (the order rule), in bursts after one conversations sync (the runner), at the times
+    # their steps fall due.
+    day_end: dict[Action, datetime] = {}
+    for c in ready:
+        day_end[c.action] = max(day_end.get(c.action, now), hours.close_now(c, now))
+    spread = {a for a in day_end if pacing.spread and a in quotas and a is not Action.message}
 
-    def gap(after: datetime, left: int) -> timedelta:
-        drawn = draw_gap(pacing, rng)
-        return max(drawn, spread_gap(after, day_end, left, rng)) if pacing.spread else drawn
+    def paced(action: Action, after: datetime) -> datetime:
+        """The earliest instant of the action's next send, its previous one at `after`."""
+        if action not in spread:
+            return after
+        left = quotas[action].by(day_end[action]) - used.get(action, 0)
+        return after + spread_gap(max(now, after), day_end[action], left, rng)
 
-    slot = now if last_action_at is None else max(now, last_action_at + gap(last_action_at, left))
+    previous = dict.fromkeys(spread, last_action_at) if last_sent is None else last_sent
+    cadence: dict[Action, datetime] = {}
+    for a in sorted(spread):  # a fixed order of draws: the same plan at every replanning
+        last = previous.get(a)
+        cadence[a] = now if last is None else paced(a, last)
+    slot = now if last_action_at is None else max(now, last_action_at + draw_gap(pacing, rng))
+    # each action's candidates in the priority order; the one that goes next is the one whose
+    # action allows the earliest instant, the priority order breaking ties (without a spread:
+    # the priority order itself)
+    queues: dict[Action, deque[tuple[int, Candidate]]] = {}
+    for rank, c in enumerate(ordered):
+        queues.setdefault(c.action, deque()).append((rank, c))
+
+    def turn(action: Action) -> tuple[datetime, int]:
+        return max(slot, cadence.get(action, now)), queues[action][0][0]
+
     go: list[Planned] = []
     horizon = now + pacing.horizon
-    for c in ordered:
-        cap_key = (c.campaign, c.action)
+    while queues:
+        action = min(queues, key=turn)
+        _, c = queues[action].popleft()
+        if not queues[action]:
+            del queues[action]
+        at = max(slot, cadence.get(action, now))
+        cap_key = (c.campaign, action)
         quota_hold = _quota_hold(
             c,
-            (quotas.get(c.action, QuotaStatus(0, None, "no_quota")), caps.get(cap_key)),
-            (used.get(c.action, 0), used_campaign.get(cap_key, 0)),
+            (quotas.get(action, QuotaStatus(0, None, "no_quota")), caps.get(cap_key)),
+            (used.get(action, 0), used_campaign.get(cap_key, 0)),
+            at,
         )
         if quota_hold is not None:
             held.append(quota_hold)
-        elif slot > horizon:
-            held.append(Held(c, HoldReason.pacing, slot))
-        elif slot > now and not is_open(hours.schedule(c), c.tz, slot):
-            held.append(Held(c, HoldReason.hours, next_open(hours.schedule(c), c.tz, slot)))
+        elif at > horizon:
+            held.append(Held(c, HoldReason.pacing, at))
+        elif at > now and not is_open(hours.schedule(c), c.tz, at):
+            held.append(Held(c, HoldReason.hours, next_open(hours.schedule(c), c.tz, at)))
         else:
-            go.append(Planned(c, slot))
-            used[c.action] = used.get(c.action, 0) + 1
+            go.append(Planned(c, at))
+            used[action] = used.get(action, 0) + 1
             used_campaign[cap_key] = used_campaign.get(cap_key, 0) + 1
-            left = max(0, left - 1)
-            slot = slot + gap(slot, left)
+            slot = at + draw_gap(pacing, rng)
+            cadence[action] = paced(action, at)
+    if go and go[0].at > now + pacing.max_gap:
+        # a pass starts with what goes within one human gap: the runner waits for the first
+        # action, and would sleep through the spread (its worker serving no other identity);
+        # held, the identity is woken at the instant
+        held += [Held(p.candidate, HoldReason.pacing, p.at) for p in go]
+        go = []
     return Plan(tuple(go), tuple(held))
 
 
