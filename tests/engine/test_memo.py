@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 import sqlalchemy as sa
 
 from linkseq.engine.lifecycle import Event
 from linkseq.engine.memo import PlanMemo
+from linkseq.engine.planner import IdentityPlan
 from linkseq.engine.transitions import apply_event
+from linkseq.planning.pacing import Pacing, StepKind
+from linkseq.planning.schedule import Candidate, Held, HoldReason, Plan, Planned
 from linkseq.store.enums import ActionKind, ActionStatus
 from linkseq.store.models import Enrollment, Identity, OutboxAction
 from tests.engine.harness import Harness, campaign_spec, person
@@ -151,18 +155,49 @@ def test_any_lead_of_the_identity_changing_state_makes_the_next_pass_plan_anew(
     assert _memo(harness) is not memo
 
 
-def test_an_identity_woken_before_its_next_action_plans_anew_instead_of_waiting(
+def test_an_identity_woken_before_its_next_action_keeps_its_plan_and_does_not_wait(
     harness: Harness,
 ) -> None:
-    """The runner waits for a plan's next action, and serves no other identity meanwhile: a
-    kept plan whose next action is more than one human gap away is not used (a sync or a step
-    falling due woke the identity early), and it is again once that action is near."""
+    """A pass waits at most one human gap for a plan's next action (its worker serves no other
+    identity while it waits): woken earlier (a sync, a step falling due), it sends nothing,
+    keeps the plan and wakes the identity at that action, which then goes from the same plan."""
     memo = _first_sending_pass(harness)
     following = memo.plan().go[0].at
     now = harness.clock.now()
     assert following > now + memo.built.pacing.max_gap  # visits at the day's pace
     with harness.sessions() as session:
         identity_id = session.scalars(sa.select(Identity.id)).one()
-        early = memo.usable(session, identity_id=identity_id, now=now, campaigns=memo.campaigns)
-        due = memo.usable(session, identity_id=identity_id, now=following, campaigns=memo.campaigns)
-    assert (early, due) == (False, True)
+    report = harness.engine.work(identity_id)
+    assert report.sent == 0
+    assert harness.clock.now() == now  # no sleep through the spread gap
+    assert report.next_wake == following
+    assert _memo(harness) is memo
+    _to_wake(harness)
+    assert harness.clock.now() == following
+    assert harness.run_once().sent == 1
+    assert _memo(harness) is memo
+    assert memo.consumed == 2
+
+
+def test_a_kept_plan_waiting_a_spread_gap_is_overtaken_by_what_it_held_once_that_could_go() -> None:
+    """Woken while the kept plan's next action is a spread gap away, the pass plans anew when
+    something the plan held could go by now (a step fell due), and not otherwise; a next action
+    within one human gap is simply sent."""
+    now = datetime(2026, 3, 3, 10, 0, tzinfo=UTC)
+    paris = ZoneInfo("Europe/Paris")
+
+    def lead(key: str, kind: StepKind) -> Candidate:
+        return Candidate(key, kind, "c", now - timedelta(hours=1), paris)
+
+    def memo(first_in: timedelta, held_at: datetime) -> PlanMemo:
+        plan = Plan(
+            (Planned(lead("1", StepKind.invitation), now + first_in),),
+            (Held(lead("2", StepKind.first_message), HoldReason.delay, held_at),),
+        )
+        built = IdentityPlan(plan, {}, Pacing(), ())
+        return PlanMemo(built, frozenset(), now + timedelta(hours=1), (0, 0))
+
+    far, near = timedelta(minutes=30), Pacing().max_gap
+    assert memo(far, now - timedelta(minutes=1)).overtaken(now)
+    assert not memo(far, now + timedelta(minutes=5)).overtaken(now)
+    assert not memo(near, now - timedelta(minutes=1)).overtaken(now)

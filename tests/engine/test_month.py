@@ -445,7 +445,7 @@ def test_while_leads_wait_98_percent_of_each_days_invitation_quota_is_used(month
 def test_order_rule_messages_due_go_before_invitations(month: Month) -> None:
     """Due follow-ups and first messages go before invitations: no invitation is sent while a
     message of the same identity has been due for 4 hours (the engine batches messages up to
-    3 h, and a kept plan serves up to 30 minutes), in its lead's hours for the past hour, with
+    3 h, and a kept plan serves up to an hour), in its lead's hours for the past hour, with
     the identity's message quota not used up, to a lead who had not replied, and that message
     did go later. When a message is due comes from the log: a follow-up `FOLLOW_UP_DELAY` after
     the previous message; a first message a day after the identity's first connections sync that

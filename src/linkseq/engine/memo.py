@@ -7,9 +7,9 @@ instead of rebuilding it, as long as nothing the plan was built from has changed
 
 - the plan is younger than `replan_every`, and no action it held for a used-up quota could go
   yet (that quota's next slot);
-- its next action goes within one human gap (`Pacing.max_gap`): the runner waits for it and
-  its worker serves no other identity meanwhile, so an identity woken earlier (a sync, a step
-  falling due) gets a new plan, which holds what goes later for pacing;
+- its next action is within one human gap, or nothing it held could go yet: a pass does not
+  wait longer than that gap for the next action (its worker serves the other identities), so
+  the identity is woken for it, but a step that fell due meanwhile gets a new plan;
 - the pass admitted no lead, withdrew no invitation and read no new limits from Edges, and the
   previous pass ended in exactly one send;
 - the identity's active campaigns are the same;
@@ -113,8 +113,6 @@ class PlanMemo:
             return False
         if self.consumed >= len(self.built.plan.go):
             return False
-        if self.plan().go[0].at > now + self.built.pacing.max_gap:
-            return False  # woken early: not a wait through the day's spread
         outbox, audit = self.high_water
         other_sends, moved = session.execute(
             _CHANGED,
@@ -127,6 +125,16 @@ class PlanMemo:
             },
         ).one()
         return not other_sends and not moved
+
+    def overtaken(self, now: datetime) -> bool:
+        """True when the plan's next action is more than one human gap away and something it
+        held could go by now (a step fell due, a zone opened, a slot freed): a new plan may send
+        that first; the kept one would only wait (and its held times, all past, would wake the
+        identity again and again)."""
+        go = self.plan().go
+        if not go or go[0].at <= now + self.built.pacing.max_gap:
+            return False
+        return any(h.earliest is not None and h.earliest <= now for h in self.built.plan.held)
 
     def sent(self, action_id: int | None, *, planned: datetime, at: datetime) -> None:
         """The plan's next action, planned at `planned`, went out at `at` as outbox row

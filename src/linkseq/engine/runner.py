@@ -517,6 +517,11 @@ class Engine:
         if not plan.go or self.stopping:
             return built
         first = plan.go[0]
+        if first.at > self._now() + built.pacing.max_gap and not self.dry_run:
+            # a spread gap away: the worker serves the other identities meanwhile (a pass
+            # waits at most one human gap); the plan is kept, and the identity woken for it
+            self._memos[identity.id] = memo
+            return built
         if not self._wait_until(session, identity, first.at):
             return built
         started = self._now()
@@ -534,9 +539,11 @@ class Engine:
         synced_at: datetime | None = None
         sent = 0
         done: list[tuple[str, ActionResult]] = []  # (candidate, result) of this burst
+        tried: set[str] = set()  # the burst's candidates it reached, sent or not
         for index, candidate in enumerate(burst):
             if sent >= self.config.max_batch or self.stopping:
                 break
+            tried.add(candidate.key)
             if index > 0:
                 if not self._wait_until(session, identity, self._now() + draw_gap(pacing, rng)):
                     break
@@ -579,6 +586,8 @@ class Engine:
                 break
             if result.outcome in ("sent", "uncertain"):
                 sent += 1
+        # what the plan still holds after this pass (the next wake is its first action)
+        report.plan = Plan(tuple(p for p in plan.go if p.candidate.key not in tried), plan.held)
         # the plan is kept when this pass sent exactly its first action, and nothing else
         if not self.dry_run and len(done) == 1:
             key, result = done[0]
@@ -604,6 +613,7 @@ class Engine:
             and reuse
             and memo.usable(session, identity_id=identity.id, now=now, campaigns=ids)
             and _still_open(memo.plan().go[0], campaigns, now)
+            and not memo.overtaken(now)
         ):
             return memo
         marks = high_water(session)
@@ -696,8 +706,8 @@ class Engine:
                 return at
             return None if status.next_slot_at is None else max(at, status.next_slot_at)
 
-        plan = report.plan
-        later = plan.go[len(report.results) :] if plan is not None else ()
+        plan = report.plan  # what this pass did not send of it
+        later = plan.go if plan is not None else ()
         if plan is not None:
             # planned but not sent in this pass (batch full): as soon as the pacing allows
             times += [max(p.at, soon) for p in later]

@@ -268,12 +268,6 @@ def plan_identity_pass(
             used_campaign[cap_key] = used_campaign.get(cap_key, 0) + 1
             slot = at + draw_gap(pacing, rng)
             cadence[action] = paced(action, at)
-    if go and go[0].at > now + pacing.max_gap:
-        # a pass starts with what goes within one human gap: the runner waits for the first
-        # action, and would sleep through the spread (its worker serving no other identity);
-        # held, the identity is woken at the instant
-        held += [Held(p.candidate, HoldReason.pacing, p.at) for p in go]
-        go = []
     return Plan(tuple(go), tuple(held))
 
 
