@@ -15,11 +15,13 @@ from linkseq.demo.simulation import Simulation
 
 @pytest.fixture(scope="session")
 def simulated_db_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """16 leads, 1 identity, 4 virtual days (built once per test session, ~5 s)."""
+    """16 leads, 1 identity, 3 virtual days (built once per test session, ~4 s): every state the
+    CLI tests read has a lead, among them a connected lead with a conversation (later, the
+    engine has thanked each connected lead or the lead replied)."""
     path = tmp_path_factory.mktemp("sim") / "sim.db"
     sim = Simulation(database_url=f"sqlite:///{path}", people=16, identities=1, seed=5)
     try:
-        sim.run(days=4)
+        sim.run(days=3)
     finally:
         sim.close()
     return path
