@@ -31,7 +31,7 @@ from datetime import datetime, timedelta
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from linkseq.engine.planner import IdentityPlan
+from linkseq.engine.planner import MESSAGE_KINDS, IdentityPlan
 from linkseq.planning.schedule import HoldReason, Plan, Planned
 from linkseq.store.models import AuditEvent, Enrollment, OutboxAction
 
@@ -128,13 +128,21 @@ class PlanMemo:
 
     def overtaken(self, now: datetime) -> bool:
         """True when the plan's next action is more than one human gap away and something it
-        held could go by now (a step fell due, a zone opened, a slot freed): a new plan may send
-        that first; the kept one would only wait (and its held times, all past, would wake the
-        identity again and again)."""
+        held could go by now (a step fell due, a zone opened, a slot freed) ahead of it: a
+        message (messages are not spread), or an action the plan has nothing more of. A new
+        plan may send that first; the kept one would only wait (and its held times, all past,
+        would wake the identity again and again). An action the plan has more of keeps its
+        own spread cadence: a new plan would send it no sooner."""
         go = self.plan().go
         if not go or go[0].at <= now + self.built.pacing.max_gap:
             return False
-        return any(h.earliest is not None and h.earliest <= now for h in self.built.plan.held)
+        planned = {p.candidate.action for p in go}
+        return any(
+            h.earliest is not None
+            and h.earliest <= now
+            and (h.candidate.kind in MESSAGE_KINDS or h.candidate.action not in planned)
+            for h in self.built.plan.held
+        )
 
     def sent(self, action_id: int | None, *, planned: datetime, at: datetime) -> None:
         """The plan's next action, planned at `planned`, went out at `at` as outbox row

@@ -720,6 +720,10 @@ class Engine:
                 ):
                     first[action] = held.earliest
             for action, earliest in first.items():
+                if later and earliest <= now:
+                    # a kept plan's hold that has passed: the plan waits for its next action
+                    # (`PlanMemo.overtaken` says when it may not), which wakes the identity
+                    continue
                 at = usable(earliest, action)
                 if at is not None:
                     times.append(at)
