@@ -25,17 +25,19 @@ do-not-contact list stop it as before) and checks that its step is the one plann
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from linkseq.engine.planner import MESSAGE_KINDS, IdentityPlan
+from linkseq.engine.planner import IdentityPlan
+from linkseq.planning.quota import Action
 from linkseq.planning.schedule import HoldReason, Plan, Planned
 from linkseq.store.models import AuditEvent, Enrollment, OutboxAction
 
-__all__ = ["PlanMemo", "high_water"]
+__all__ = ["PlanMemo", "goes_ahead", "high_water"]
 
 
 # built once (a statement costs more to construct than to run)
@@ -59,6 +61,14 @@ _CHANGED = sa.select(
     )
     .exists(),
 )
+
+
+def goes_ahead(action: Action, go: Sequence[Planned]) -> bool:
+    """True when `action`, held by a plan whose actions still to go are `go`, would go ahead
+    of them once it can: a message (messages are not spread), or an action the plan has
+    nothing more of. Otherwise it keeps its place in the action's spread cadence: the plan's
+    next one of it."""
+    return action is Action.message or all(p.candidate.action is not action for p in go)
 
 
 def high_water(session: Session) -> tuple[int, int]:
@@ -136,11 +146,8 @@ class PlanMemo:
         go = self.plan().go
         if not go or go[0].at <= now + self.built.pacing.max_gap:
             return False
-        planned = {p.candidate.action for p in go}
         return any(
-            h.earliest is not None
-            and h.earliest <= now
-            and (h.candidate.kind in MESSAGE_KINDS or h.candidate.action not in planned)
+            h.earliest is not None and h.earliest <= now and goes_ahead(h.candidate.action, go)
             for h in self.built.plan.held
         )
 

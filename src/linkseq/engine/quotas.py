@@ -80,29 +80,27 @@ def _branch(stamp: Any, *where: sa.ColumnElement[bool]) -> sa.Select[Any]:
     )
 
 
-# built once (four branches: constructing it cost more than running it); each action is read
-# back as far as its own windows reach: visits and messages a day, invitations a week (the
-# weekly cap), InMails their credit window
-_KINDS = OutboxAction.kind.in_(list(OUTREACH))
+# How far back each action is read: its longest window (visits and messages a day, invitations
+# a week for the weekly cap, InMails their credit window), by bind parameter.
+_READ_BACK: dict[str, tuple[timedelta, tuple[Action, ...]]] = {
+    "connect_ago": (WEEK, (Action.connect,)),
+    "daily_ago": (DAY, (Action.visit, Action.message)),
+    "inmail_ago": (INMAIL_WINDOW, (Action.inmail,)),
+}
+_KIND_OF = {action: kind for kind, action in OUTREACH.items()}
+# built once (four branches: constructing it cost more than running it)
 _RECENT_SENDS = sa.union_all(
-    _branch(
-        OutboxAction.sent_at,
-        OutboxAction.kind == ActionKind.CONNECT,
-        OutboxAction.sent_at > sa.bindparam("connect_ago"),
-    ),
-    _branch(
-        OutboxAction.sent_at,
-        OutboxAction.kind.in_([ActionKind.VISIT, ActionKind.MESSAGE]),
-        OutboxAction.sent_at > sa.bindparam("daily_ago"),
-    ),
-    _branch(
-        OutboxAction.sent_at,
-        OutboxAction.kind == ActionKind.INMAIL,
-        OutboxAction.sent_at > sa.bindparam("inmail_ago"),
-    ),
+    *[
+        _branch(
+            OutboxAction.sent_at,
+            OutboxAction.kind.in_([_KIND_OF[a] for a in actions]),
+            OutboxAction.sent_at > sa.bindparam(name),
+        )
+        for name, (_, actions) in _READ_BACK.items()
+    ],
     _branch(
         OutboxAction.created_at,
-        _KINDS,
+        OutboxAction.kind.in_(list(OUTREACH)),
         OutboxAction.sent_at.is_(None),
         OutboxAction.created_at > sa.bindparam("flight_ago"),
     ),
@@ -149,9 +147,7 @@ def recent_sends(
     if not identity_ids:
         return out
     reach = {
-        "connect_ago": _reach(now, WEEK, [Action.connect], remote),
-        "daily_ago": _reach(now, DAY, [Action.visit, Action.message], remote),
-        "inmail_ago": _reach(now, INMAIL_WINDOW, [Action.inmail], remote),
+        name: _reach(now, window, actions, remote) for name, (window, actions) in _READ_BACK.items()
     }
     # in flight (no sent_at yet): a week back, as far as the daily and weekly windows reach
     flight_ago = min(reach["connect_ago"], reach["daily_ago"])

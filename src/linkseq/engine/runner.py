@@ -26,7 +26,7 @@ from linkseq.engine.actions import ActionResult, kind_of, perform, reconcile, wi
 from linkseq.engine.admission import admit
 from linkseq.engine.config import EngineConfig
 from linkseq.engine.limits import load_remote_limits, refresh_remote_limits
-from linkseq.engine.memo import PlanMemo, high_water
+from linkseq.engine.memo import PlanMemo, goes_ahead, high_water
 from linkseq.engine.planner import (
     CampaignInfo,
     IdentityPlan,
@@ -720,9 +720,10 @@ class Engine:
                 ):
                     first[action] = held.earliest
             for action, earliest in first.items():
-                if later and earliest <= now:
-                    # a kept plan's hold that has passed: the plan waits for its next action
-                    # (`PlanMemo.overtaken` says when it may not), which wakes the identity
+                if later and earliest <= now and not goes_ahead(action, later):
+                    # a kept plan's hold that has passed and waits for the plan's next action
+                    # of its kind, which wakes the identity (one that goes ahead wakes it now:
+                    # `PlanMemo.overtaken` then plans anew)
                     continue
                 at = usable(earliest, action)
                 if at is not None:
