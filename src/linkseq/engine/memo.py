@@ -45,23 +45,26 @@ _HIGH_WATER = sa.select(
     sa.select(sa.func.max(OutboxAction.id)).scalar_subquery(),
     sa.select(sa.func.max(AuditEvent.id)).scalar_subquery(),
 )
-# one statement per kept plan: has anything but the plan's own sends changed since it was built
+# one statement per kept plan: has anything but the plan's own sends changed since it was built.
+# Both probes walk their table's primary key from the plan's high-water mark (the few rows
+# written since), never the identity's whole history: the outbox's identity column is read as
+# an expression (`+ 0`) so that SQLite does not pick its identity index, and an audit row's
+# identity is looked up by the row's enrollment.
 _CHANGED = sa.select(
     sa.exists().where(
         OutboxAction.id > sa.bindparam("outbox"),
-        OutboxAction.identity_id == sa.bindparam("identity_id"),
+        OutboxAction.identity_id + 0 == sa.bindparam("identity_id"),
         OutboxAction.id.not_in(sa.bindparam("ours", expanding=True)),
     ),
-    sa.select(AuditEvent.id)
-    .join(Enrollment, Enrollment.id == AuditEvent.enrollment_id)
-    .where(
+    sa.exists().where(
         AuditEvent.id > sa.bindparam("audit"),
-        Enrollment.identity_id == sa.bindparam("identity_id"),
         AuditEvent.enrollment_id.not_in(sa.bindparam("sent_to", expanding=True)),
-    )
-    .exists(),
+        sa.select(Enrollment.identity_id)
+        .where(Enrollment.id == AuditEvent.enrollment_id)
+        .scalar_subquery()
+        == sa.bindparam("identity_id"),
+    ),
 )
-
 
 def goes_ahead(action: Action, go: Sequence[Planned]) -> bool:
     """True when `action`, held by a plan whose actions still to go are `go`, would go ahead
