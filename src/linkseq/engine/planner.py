@@ -171,7 +171,7 @@ def due_candidates(
 ) -> list[Candidate]:
     """The identity's enrollments whose next step is due by `until`, as planner candidates.
 
-    One index range scan (`ix_enrollments_due`) joined to the lead for its time zone; the
+    One covered index range scan (`ix_enrollments_due`) joined to the lead for its time zone; the
     candidate's key is the enrollment id.
     """
     if not campaigns:
