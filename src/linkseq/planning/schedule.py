@@ -231,6 +231,18 @@ def plan_identity_pass(
         last = previous.get(a)
         cadence[a] = now if last is None else paced(a, last)
     slot = now if last_action_at is None else max(now, last_action_at + draw_gap(pacing, rng))
+    # a lead that waits for its step's delay, its hours or a cooldown goes no earlier than its
+    # action's cadence either: its earliest instant says so (the identity is not woken for it
+    # only to find the action's spread still running)
+    if cadence:
+        held = [
+            Held(h.candidate, h.reason, max(h.earliest, cadence[h.candidate.action]), h.detail)
+            if h.earliest is not None
+            and h.candidate.action in cadence
+            and h.earliest < cadence[h.candidate.action]
+            else h
+            for h in held
+        ]
     # each action's candidates in the priority order; the one that goes next is the one whose
     # action allows the earliest instant, the priority order breaking ties (without a spread:
     # the priority order itself)
