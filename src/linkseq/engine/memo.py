@@ -66,6 +66,7 @@ _CHANGED = sa.select(
     ),
 )
 
+
 def goes_ahead(action: Action, go: Sequence[Planned]) -> bool:
     """True when `action`, held by a plan whose actions still to go are `go`, would go ahead
     of them once it can: a message (messages are not spread), or an action the plan has
