@@ -37,7 +37,10 @@ class EngineConfig:
     withdrawals_per_pass: int = 10
     # a pass plans this far ahead and the next passes send from that plan (engine/memo.py):
     # a step that becomes due meanwhile, or a lead whose hours open, waits at most this long
-    replan_every: timedelta = timedelta(minutes=60)
+    # for a kept plan that has more of its action (a message, or an action the plan has no
+    # more of, goes ahead of it at once: `memo.goes_ahead`); three hours keep each action's
+    # spread as drawn and build a fifth fewer plans than one hour (4-day, 10,000-lead run)
+    replan_every: timedelta = timedelta(minutes=180)
     # "scheduled": the periodic connections/conversations syncs run on Edges (schedule mode,
     # `linkseq.engine.background`) and arrive by callback; the pass then syncs live only
     # before admitting new leads and before sending messages

@@ -1,7 +1,7 @@
 """An identity's plan, kept between passes: one plan serves the sends it spread ahead.
 
 Building a plan is the heaviest read of a pass (every due candidate, every quota). The runner's
-plan looks `replan_every` ahead (an hour) and says what goes at which paced instant; a pass
+plan looks `replan_every` ahead (three hours) and says what goes at which paced instant; a pass
 sends only its first action, and the next passes take the following ones from the kept plan
 instead of rebuilding it, as long as nothing the plan was built from has changed:
 
