@@ -98,6 +98,34 @@ def test_times_written_by_hand_in_sqlite_text_forms_read_back_as_utc(session: Se
         assert got.tzinfo is UTC, text
 
 
+@settings(max_examples=60, deadline=None)
+@given(
+    at=st.datetimes(min_value=datetime(1971, 1, 1), max_value=datetime(2200, 1, 1)),
+    filler=st.integers(min_value=0, max_value=3),
+)
+def test_sqlite_texts_parsed_once_read_back_the_same_instant(at: datetime, filler: int) -> None:
+    """The parse cache gives the instant the text says, whether it hits, misses or was just
+    emptied for being full; it never grows past its bound."""
+    from linkseq.store import base
+
+    text = at.isoformat(sep=" ")
+    expected = at.replace(tzinfo=UTC)
+    saved = base._PARSED_MAX
+    try:
+        base._PARSED_MAX = 4
+        for i in range(filler):  # other texts fill the cache first
+            base._sqlite_utc(f"2026-01-0{i + 1} 00:00:00")
+        first = base._sqlite_utc(text)
+        again = base._sqlite_utc(text)
+        assert first == again == expected
+        assert first is not None
+        assert first.tzinfo is UTC
+        assert len(base._PARSED) <= 4
+    finally:
+        base._PARSED_MAX = saved
+        base._PARSED.clear()
+
+
 def test_naive_datetimes_are_refused(session: Session) -> None:
     with pytest.raises(StatementError, match="naive datetime"):
         _enroll(session, next_action_at=datetime(2026, 1, 5, 10, 0))

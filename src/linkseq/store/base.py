@@ -57,12 +57,24 @@ class UTCDateTime(TypeDecorator[datetime]):
         return _sqlite_utc
 
 
+# SQLite's stored texts already parsed: a plan reads the same few hundred due times at every
+# replanning, and a dict lookup costs a twentieth of a parse (datetimes are immutable, so one
+# object serves every reader). Bounded: emptied when full.
+_PARSED: dict[str, datetime] = {}
+_PARSED_MAX = 65_536
+
+
 def _sqlite_utc(value: Any) -> datetime | None:
     """SQLite's stored text (`YYYY-MM-DD HH:MM:SS[.ffffff]`, UTC) as an aware datetime."""
     if value is None:
         return None
     if isinstance(value, str):
-        return datetime.fromisoformat(value).replace(tzinfo=UTC)
+        parsed = _PARSED.get(value)
+        if parsed is None:
+            if len(_PARSED) >= _PARSED_MAX:
+                _PARSED.clear()
+            parsed = _PARSED[value] = datetime.fromisoformat(value).replace(tzinfo=UTC)
+        return parsed
     moment: datetime = value
     return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
