@@ -88,6 +88,9 @@ _READ_BACK: dict[str, tuple[timedelta, tuple[Action, ...]]] = {
     "inmail_ago": (INMAIL_WINDOW, (Action.inmail,)),
 }
 _KIND_OF = {action: kind for kind, action in OUTREACH.items()}
+# a row's status and kind, as members or as their stored text (StrEnum: both hash alike)
+_COUNTED = frozenset(COUNTED)
+_ACTION_OF: dict[str, Action] = {kind.value: action for kind, action in OUTREACH.items()}
 # built once (four branches: constructing it cost more than running it)
 _RECENT_SENDS = sa.union_all(
     *[
@@ -152,11 +155,14 @@ def recent_sends(
     # in flight (no sent_at yet): a week back, as far as the daily and weekly windows reach
     flight_ago = min(reach["connect_ago"], reach["daily_ago"])
     params = {"ids": list(identity_ids), "flight_ago": flight_ago, **reach}
+    # (a week of an identity's sends per plan: plain dict lookups, no enum construction per row)
     for identity_id, kind, status, at, campaign_id in session.execute(_RECENT_SENDS, params):
-        if ActionStatus(status) not in COUNTED:
+        if status not in _COUNTED:
             continue
-        action = OUTREACH[ActionKind(kind)]
-        sends = out.setdefault(identity_id, Sends())
+        action = _ACTION_OF[kind]
+        sends = out.get(identity_id)
+        if sends is None:
+            sends = out[identity_id] = Sends()
         sends.per_action.setdefault(action, []).append(at)
         if campaign_id is not None:
             sends.per_campaign.setdefault((campaign_id, action), []).append(at)
