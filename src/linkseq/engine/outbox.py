@@ -11,11 +11,11 @@ LinkedIn shows it did not. Nothing is ever resent blindly.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, make_transient_to_detached
 
 from linkseq.engine.funnel import record_sent
 from linkseq.store.enums import ActionKind, ActionStatus
@@ -52,25 +52,38 @@ def begin(
     request: dict[str, Any],
     now: datetime,
 ) -> OutboxAction | None:
-    """Write and commit the intent (`sending`); None when an action for that step exists."""
-    action = OutboxAction(
-        enrollment_id=enrollment_id,
-        identity_id=identity_id,
-        step_id=step_id,
-        kind=kind,
-        idempotency_key=idempotency_key(enrollment_id, step_id, kind),
-        status=ActionStatus.SENDING,
-        request=request,
-        attempts=1,
-        created_at=now,
-        updated_at=now,
-    )
-    session.add(action)
+    """Write and commit the intent (`sending`); None when an action for that step exists.
+
+    One table INSERT (the UNIQUE key refuses a second intent), not a unit-of-work flush; the
+    row's object joins the session as loaded, so the result is written to it as an UPDATE.
+    """
+    values: dict[str, Any] = {
+        "enrollment_id": enrollment_id,
+        "identity_id": identity_id,
+        "step_id": step_id,
+        "kind": kind,
+        "idempotency_key": idempotency_key(enrollment_id, step_id, kind),
+        "status": ActionStatus.SENDING,
+        "request": request,
+        "error_label": None,
+        "run_uid": None,
+        "attempts": 1,
+        "sent_at": None,
+        "created_at": now,
+        "updated_at": now,
+    }
     try:
+        session.flush()  # what the session holds goes first, as it did in one flush
+        key = session.connection().execute(_INSERT, values).inserted_primary_key
         session.commit()
     except IntegrityError:
         session.rollback()
         return None
+    # `response` is left out of the INSERT (SQL NULL, as the ORM wrote it; a JSON None is 'null')
+    assert key is not None
+    action = OutboxAction(id=key[0], response=None, **values)
+    make_transient_to_detached(action)  # every column set: nothing is loaded again
+    session.add(action)
     return action
 
 
@@ -126,6 +139,7 @@ def void(session: Session, action: OutboxAction, *, reason: str, now: datetime) 
 
 
 # built once: constructing a statement costs more than running it
+_INSERT = sa.insert(cast(sa.Table, OutboxAction.__table__))
 _IN_FLIGHT = (
     sa.select(OutboxAction)
     .where(
