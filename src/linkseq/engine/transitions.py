@@ -116,10 +116,10 @@ def _audit(
     """Write one audit row: a table INSERT on the transaction's connection, not an object for
     the unit of work (nothing reads the row back as an object, and no flush is paid for it).
 
-    The ids are read first, as an object built now would have read them; rows the session has
-    yet to insert go first (the row may refer to them).
+    When the session holds rows still to insert, the row goes with them in the next flush as an
+    object, as before (its ids may point at them; flushing now would write the enrollment twice).
     """
-    params = {
+    values: dict[str, Any] = {
         "enrollment_id": enrollment.id,
         "lead_id": enrollment.lead_id,
         "from_state": from_state,
@@ -129,8 +129,9 @@ def _audit(
         "details": details,
     }
     if session.new:
-        session.flush()
-    session.connection().execute(_AUDIT, params)
+        session.add(AuditEvent(**values))
+    else:
+        session.connection().execute(_AUDIT, values)
 
 
 def emit(
