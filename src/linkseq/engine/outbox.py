@@ -16,6 +16,8 @@ from typing import Any, cast
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, make_transient_to_detached
+from sqlalchemy.orm.attributes import set_committed_value
+from sqlalchemy.orm.exc import StaleDataError
 
 from linkseq.engine.funnel import record_sent
 from linkseq.store.enums import ActionKind, ActionStatus
@@ -34,6 +36,7 @@ __all__ = [
     "void",
 ]
 
+_SENT_COLUMNS = ("status", "response", "sent_at", "updated_at")
 IN_FLIGHT = (ActionStatus.INTENT, ActionStatus.SENDING, ActionStatus.UNCERTAIN)
 
 
@@ -96,13 +99,24 @@ def mark_sent(
     enrollment: Enrollment | None = None,
 ) -> None:
     """The action reached LinkedIn (and its enrollment the matching funnel milestone; pass the
-    `enrollment` when it is loaded and written in the same transaction)."""
-    action.status = (
-        ActionStatus.SENT if action.status is ActionStatus.SENDING else (ActionStatus.RECONCILED)
-    )
-    action.response = response
-    action.sent_at = action.sent_at or now
-    action.updated_at = now
+    `enrollment` when it is loaded and written in the same transaction).
+
+    The action is written (`begin` or a query gave it): one table UPDATE now rather than its
+    turn in the unit of work's flush; its object is given the values as loaded.
+    """
+    values: dict[str, Any] = {
+        "status": (
+            ActionStatus.SENT if action.status is ActionStatus.SENDING else ActionStatus.RECONCILED
+        ),
+        "response": response,
+        "sent_at": action.sent_at or now,
+        "updated_at": now,
+    }
+    done = session.connection().execute(_SENT, {"b_id": action.id, **values})
+    if done.rowcount != 1:  # as the flush would have said
+        raise StaleDataError(f"{action!r} was not found to be marked sent")
+    for key, value in values.items():
+        set_committed_value(action, key, value)
     record_sent(session, action, enrollment)
 
 
@@ -139,7 +153,13 @@ def void(session: Session, action: OutboxAction, *, reason: str, now: datetime) 
 
 
 # built once: constructing a statement costs more than running it
-_INSERT = sa.insert(cast(sa.Table, OutboxAction.__table__))
+_TABLE = cast(sa.Table, OutboxAction.__table__)
+_INSERT = sa.insert(_TABLE)
+_SENT = (
+    sa.update(_TABLE)
+    .where(_TABLE.c.id == sa.bindparam("b_id"))
+    .values({name: sa.bindparam(name, type_=_TABLE.c[name].type) for name in _SENT_COLUMNS})
+)
 _IN_FLIGHT = (
     sa.select(OutboxAction)
     .where(
