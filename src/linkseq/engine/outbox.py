@@ -11,11 +11,13 @@ LinkedIn shows it did not. Nothing is ever resent blindly.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, make_transient_to_detached
+from sqlalchemy.orm.attributes import set_committed_value
+from sqlalchemy.orm.exc import StaleDataError
 
 from linkseq.engine.funnel import record_sent
 from linkseq.store.enums import ActionKind, ActionStatus
@@ -34,6 +36,7 @@ __all__ = [
     "void",
 ]
 
+_SENT_COLUMNS = ("status", "response", "sent_at", "updated_at")
 IN_FLIGHT = (ActionStatus.INTENT, ActionStatus.SENDING, ActionStatus.UNCERTAIN)
 
 
@@ -52,25 +55,38 @@ def begin(
     request: dict[str, Any],
     now: datetime,
 ) -> OutboxAction | None:
-    """Write and commit the intent (`sending`); None when an action for that step exists."""
-    action = OutboxAction(
-        enrollment_id=enrollment_id,
-        identity_id=identity_id,
-        step_id=step_id,
-        kind=kind,
-        idempotency_key=idempotency_key(enrollment_id, step_id, kind),
-        status=ActionStatus.SENDING,
-        request=request,
-        attempts=1,
-        created_at=now,
-        updated_at=now,
-    )
-    session.add(action)
+    """Write and commit the intent (`sending`); None when an action for that step exists.
+
+    One table INSERT (the UNIQUE key refuses a second intent), not a unit-of-work flush; the
+    row's object joins the session as loaded, so the result is written to it as an UPDATE.
+    """
+    values: dict[str, Any] = {
+        "enrollment_id": enrollment_id,
+        "identity_id": identity_id,
+        "step_id": step_id,
+        "kind": kind,
+        "idempotency_key": idempotency_key(enrollment_id, step_id, kind),
+        "status": ActionStatus.SENDING,
+        "request": request,
+        "error_label": None,
+        "run_uid": None,
+        "attempts": 1,
+        "sent_at": None,
+        "created_at": now,
+        "updated_at": now,
+    }
     try:
+        session.flush()  # what the session holds goes first, as it did in one flush
+        key = session.connection().execute(_INSERT, values).inserted_primary_key
         session.commit()
     except IntegrityError:
         session.rollback()
         return None
+    # `response` is left out of the INSERT (SQL NULL, as the ORM wrote it; a JSON None is 'null')
+    assert key is not None
+    action = OutboxAction(id=key[0], response=None, **values)
+    make_transient_to_detached(action)  # every column set: nothing is loaded again
+    session.add(action)
     return action
 
 
@@ -83,13 +99,24 @@ def mark_sent(
     enrollment: Enrollment | None = None,
 ) -> None:
     """The action reached LinkedIn (and its enrollment the matching funnel milestone; pass the
-    `enrollment` when it is loaded and written in the same transaction)."""
-    action.status = (
-        ActionStatus.SENT if action.status is ActionStatus.SENDING else (ActionStatus.RECONCILED)
-    )
-    action.response = response
-    action.sent_at = action.sent_at or now
-    action.updated_at = now
+    `enrollment` when it is loaded and written in the same transaction).
+
+    The action is written (`begin` or a query gave it): one table UPDATE now rather than its
+    turn in the unit of work's flush; its object is given the values as loaded.
+    """
+    values: dict[str, Any] = {
+        "status": (
+            ActionStatus.SENT if action.status is ActionStatus.SENDING else ActionStatus.RECONCILED
+        ),
+        "response": response,
+        "sent_at": action.sent_at or now,
+        "updated_at": now,
+    }
+    done = session.connection().execute(_SENT, {"b_id": action.id, **values})
+    if done.rowcount != 1:  # as the flush would have said
+        raise StaleDataError(f"{action!r} was not found to be marked sent")
+    for key, value in values.items():
+        set_committed_value(action, key, value)
     record_sent(session, action, enrollment)
 
 
@@ -126,6 +153,13 @@ def void(session: Session, action: OutboxAction, *, reason: str, now: datetime) 
 
 
 # built once: constructing a statement costs more than running it
+_TABLE = cast(sa.Table, OutboxAction.__table__)
+_INSERT = sa.insert(_TABLE)
+_SENT = (
+    sa.update(_TABLE)
+    .where(_TABLE.c.id == sa.bindparam("b_id"))
+    .values({name: sa.bindparam(name, type_=_TABLE.c[name].type) for name in _SENT_COLUMNS})
+)
 _IN_FLIGHT = (
     sa.select(OutboxAction)
     .where(

@@ -9,8 +9,9 @@ the change and its reason, and the changes a CRM cares about become outgoing eve
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
+import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from linkseq.engine.funnel import record_transition
@@ -53,16 +54,14 @@ def apply_event(
     enrollment.reason = reason[:300]
     enrollment.updated_at = now
     record_transition(enrollment, EnrollmentState(before.state.value), enrollment.state, now)
-    session.add(
-        AuditEvent(
-            enrollment_id=enrollment.id,
-            lead_id=enrollment.lead_id,
-            from_state=before.state.value,
-            to_state=after.state.value,
-            reason=reason[:300],
-            at=now,
-            details={"event": event.value, **(details or {})},
-        )
+    _audit(
+        session,
+        enrollment,
+        from_state=before.state.value,
+        to_state=after.state.value,
+        reason=reason,
+        at=now,
+        details={"event": event.value, **(details or {})},
     )
     kind = _EVENT_KINDS.get(after.state)
     # a lead resumed after a pause has not newly connected or replied: no event for that
@@ -88,17 +87,51 @@ def note(
 ) -> None:
     """Record a decision about an enrollment that does not change its state (a hold, a dry run)."""
     enrollment.reason = reason[:300]
-    session.add(
-        AuditEvent(
-            enrollment_id=enrollment.id,
-            lead_id=enrollment.lead_id,
-            from_state=enrollment.state.value,
-            to_state=enrollment.state.value,
-            reason=reason[:300],
-            at=now,
-            details=details,
-        )
+    state = enrollment.state.value
+    _audit(
+        session,
+        enrollment,
+        from_state=state,
+        to_state=state,
+        reason=reason,
+        at=now,
+        details=details,
     )
+
+
+# built once (a statement costs more to construct than to run)
+_AUDIT = sa.insert(cast(sa.Table, AuditEvent.__table__))
+
+
+def _audit(
+    session: Session,
+    enrollment: Enrollment,
+    *,
+    from_state: str,
+    to_state: str,
+    reason: str,
+    at: datetime,
+    details: dict[str, Any] | None,
+) -> None:
+    """Write one audit row: a table INSERT on the transaction's connection, not an object for
+    the unit of work (nothing reads the row back as an object, and no flush is paid for it).
+
+    When the session holds rows still to insert, the row goes with them in the next flush as an
+    object, as before (its ids may point at them; flushing now would write the enrollment twice).
+    """
+    values: dict[str, Any] = {
+        "enrollment_id": enrollment.id,
+        "lead_id": enrollment.lead_id,
+        "from_state": from_state,
+        "to_state": to_state,
+        "reason": reason[:300],
+        "at": at,
+        "details": details,
+    }
+    if session.new:
+        session.add(AuditEvent(**values))
+    else:
+        session.connection().execute(_AUDIT, values)
 
 
 def emit(
