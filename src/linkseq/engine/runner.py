@@ -134,6 +134,9 @@ class RunReport:
     """What `run_once` did, identity by identity."""
 
     identities: list[IdentityReport] = field(default_factory=list)
+    # `Engine.next_wake` as read in the transaction that found no more work (wake_read: it was)
+    next_wake: datetime | None = None
+    wake_read: bool = False
 
     @property
     def sent(self) -> int:
@@ -179,15 +182,15 @@ class Engine:
         report = RunReport()
         done: set[int] = set()
         now = self.clock.now()
-        if self._leases_at is None or now - self._leases_at >= _LEASE_ROWS_EVERY:
-            # a new identity gets its lease row within a minute, not at every claim
-            with self.sessions() as session:
-                ensure_lease_rows(session)
-            self._leases_at = now
+        # a new identity gets its lease row within a minute, not at every claim
+        ensure = self._leases_at is None or now - self._leases_at >= _LEASE_ROWS_EVERY
         # the identity just worked: released in the transaction that claims the next one
         worked: tuple[int, datetime | None] | None = None
         while not self.stopping:
             with self.sessions() as session:
+                if ensure:
+                    ensure_lease_rows(session, commit=False)
+                    self._leases_at, ensure = now, False
                 if worked is not None:
                     self._release(session, *worked)
                     worked = None
@@ -197,7 +200,12 @@ class Engine:
                     now=self.clock.now(),
                     ttl=self.config.lease_ttl,
                     ensure=False,
-                )  # commits the release too
+                    commit=False,
+                )
+                if identity_id is None:
+                    # no more work: when there is next, read under the same transaction
+                    report.next_wake, report.wake_read = self._next_wake(session), True
+                session.commit()  # the release, the claim
             if identity_id is None:
                 break
             if identity_id in done:
@@ -211,13 +219,22 @@ class Engine:
         if worked is not None:
             with self.sessions() as session:
                 self._release(session, *worked)
+                report.next_wake, report.wake_read = self._next_wake(session), True
                 session.commit()
         return report
 
-    def next_wake(self) -> datetime | None:
-        """The earliest time an active identity has work (None: no active identity)."""
+    def next_wake(self, after: RunReport | None = None) -> datetime | None:
+        """The earliest time an active identity has work (None: no active identity).
+
+        `after`: the report of the run just done, which read it on its way out (no statement).
+        """
+        if after is not None and after.wake_read:
+            return after.next_wake
         with self.sessions() as session:
-            has_active, value = session.execute(_NEXT_WAKE).one()
+            return self._next_wake(session)
+
+    def _next_wake(self, session: Session) -> datetime | None:
+        has_active, value = session.execute(_NEXT_WAKE).one()
         if not has_active:
             return None
         return ensure_utc(value) if value is not None else self.clock.now()
@@ -225,8 +242,8 @@ class Engine:
     def run_forever(self, *, sleep_until: Callable[[datetime], None]) -> None:
         """The worker loop: run, then sleep until the next identity has work; stop on request."""
         while not self.stopping:
-            self.run_once()
-            wake = self.next_wake() or self.clock.now() + self.config.idle_wake
+            report = self.run_once()
+            wake = self.next_wake(report) or self.clock.now() + self.config.idle_wake
             sleep_until(min(wake, self.clock.now() + timedelta(seconds=30)))
 
     def _release(self, session: Session, identity_id: int, wake: datetime | None) -> None:
