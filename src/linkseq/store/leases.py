@@ -64,9 +64,9 @@ _ENSURE_LITE = (
 def _ensure_lease_rows(session: Session) -> None:
     """Insert a free lease row for every identity that has none (idempotent under races)."""
     if session.get_bind().dialect.name == "postgresql":
-        session.execute(_ENSURE_PG)
+        _run(session).execute(_ENSURE_PG)
     else:
-        session.execute(_ENSURE_LITE)
+        _run(session).execute(_ENSURE_LITE)
 
 
 def _free(now: Any, lease: Any = WorkerLease) -> sa.ColumnElement[bool]:
@@ -161,12 +161,12 @@ def _claim_first(session: Session, owner: str, now: datetime, ttl: timedelta) ->
     params = {"now": now, "b_owner": owner, "until": now + ttl}
     if session.get_bind().dialect.name != "postgresql":
         # one statement under SQLite's write lock (the session began IMMEDIATE)
-        claimed: int | None = session.execute(_CLAIM_FIRST, params).scalar_one_or_none()
+        claimed: int | None = _run(session).execute(_CLAIM_FIRST, params).scalar_one_or_none()
         return claimed
     identity_id = _first_free(session, now)
     if identity_id is None:
         return None
-    result = session.execute(_CLAIM, {"id": identity_id, **params})
+    result = _run(session).execute(_CLAIM, {"id": identity_id, **params})
     return identity_id if _rowcount(result) == 1 else None
 
 
@@ -174,7 +174,7 @@ def _first_free(session: Session, now: datetime) -> int | None:
     """The free lease that waited longest (locked on PostgreSQL until the caller commits)."""
     locked = session.get_bind().dialect.name == "postgresql"
     query = _FIRST_FREE_LOCKED if locked else _FIRST_FREE
-    return session.execute(query, {"now": now}).scalar_one_or_none()
+    return _run(session).execute(query, {"now": now}).scalar_one_or_none()
 
 
 def claim_this_lease(
@@ -184,7 +184,7 @@ def claim_this_lease(
     `linkseq sync`); commits; False when a worker holds it."""
     now = ensure_utc(now)
     _ensure_lease_rows(session)
-    result = session.execute(
+    result = _run(session).execute(
         _CLAIM, {"id": identity_id, "now": now, "b_owner": owner, "until": now + ttl}
     )
     session.commit()
@@ -195,7 +195,7 @@ def renew_lease(
     session: Session, *, identity_id: int, owner: str, now: datetime, ttl: timedelta
 ) -> bool:
     """Extend `owner`'s lease on `identity_id`; False when it was lost (expired and taken)."""
-    result = session.execute(
+    result = _run(session).execute(
         _RENEW, {"id": identity_id, "b_owner": owner, "until": ensure_utc(now) + ttl}
     )
     session.commit()
@@ -218,12 +218,19 @@ def release_lease(
     identity in one transaction).
     """
     # expires_at = now (not NULL): the identity queues behind those that waited longer.
-    result = session.execute(
+    result = _run(session).execute(
         _RELEASE, {"id": identity_id, "b_owner": owner, "until": ensure_utc(not_before or now)}
     )
     if commit:
         session.commit()
     return _rowcount(result) == 1
+
+
+def _run(session: Session) -> sa.Connection:
+    """The session's connection, its pending changes flushed: the lease statements are Core
+    statements, run without the ORM's per-statement work."""
+    session.flush()
+    return session.connection()
 
 
 def _rowcount(result: sa.Result[object]) -> int:
