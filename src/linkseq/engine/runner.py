@@ -86,6 +86,21 @@ _NEXT_WAKE = (
     .outerjoin(WorkerLease, WorkerLease.identity_id == Identity.id)
     .where(Identity.status == IdentityStatus.ACTIVE)
 )
+# `Engine._pending_count`: the invitations the sent-invitations cache holds pending, those sent
+# since it was synced, and the enrollments invited (before a first sync)
+_PENDING_CACHED = sa.select(sa.func.count()).where(
+    SentInvitation.identity_id == sa.bindparam("identity_id"), SentInvitation.withdrawn_at.is_(None)
+)
+_CONNECTS_SINCE = sa.select(sa.func.count()).where(
+    OutboxAction.identity_id == sa.bindparam("identity_id"),
+    OutboxAction.kind == ActionKind.CONNECT,
+    OutboxAction.status.in_(OUTBOX_COUNTED),
+    sa.func.coalesce(OutboxAction.sent_at, OutboxAction.created_at) > sa.bindparam("since"),
+)
+_INVITED = sa.select(sa.func.count()).where(
+    Enrollment.identity_id == sa.bindparam("identity_id"),
+    Enrollment.state == EnrollmentState.INVITED,
+)
 # A pass's first statement: the identity, its sync_state rows (one row each), and whether an
 # outbox action of it is in flight (reconciled first)
 _IDENTITY = (
@@ -399,27 +414,12 @@ class Engine:
     def _pending_count(self, session: Session, identity: Identity) -> int:
         """Invitations of the identity still pending, from the sent-invitations cache and the
         invitations sent since that cache was last synced."""
-        cached = session.execute(
-            sa.select(sa.func.count()).where(
-                SentInvitation.identity_id == identity.id, SentInvitation.withdrawn_at.is_(None)
-            )
-        ).scalar_one()
         since = last_synced(session, identity.id, SyncKind.SENT_INVITATIONS)
-        invited = sa.select(sa.func.count()).where(
-            Enrollment.identity_id == identity.id, Enrollment.state == EnrollmentState.INVITED
-        )
         if since is None:
-            return int(session.execute(invited).scalar_one())
-        return max(int(cached), 0) + int(
-            session.execute(
-                sa.select(sa.func.count()).where(
-                    OutboxAction.identity_id == identity.id,
-                    OutboxAction.kind == ActionKind.CONNECT,
-                    OutboxAction.status.in_(OUTBOX_COUNTED),
-                    sa.func.coalesce(OutboxAction.sent_at, OutboxAction.created_at) > since,
-                )
-            ).scalar_one()
-        )
+            return int(session.execute(_INVITED, {"identity_id": identity.id}).scalar_one())
+        cached = session.execute(_PENDING_CACHED, {"identity_id": identity.id}).scalar_one()
+        sent = session.execute(_CONNECTS_SINCE, {"identity_id": identity.id, "since": since})
+        return max(int(cached), 0) + int(sent.scalar_one())
 
     def _pass(
         self, session: Session, identity: Identity, report: IdentityReport, *, in_flight: bool
