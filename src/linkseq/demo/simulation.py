@@ -225,7 +225,7 @@ class Simulation:
             report: RunReport = self.engine.run_once()
             sent += report.sent
             now = self.clock.now()
-            wake = self.engine.next_wake() or now + max_step
+            wake = self.engine.next_wake(report) or now + max_step
             target = min(max(wake, now + timedelta(seconds=1)), now + max_step, end)
             if target > now:
                 self.sandbox.advance(to=target)

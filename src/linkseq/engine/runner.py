@@ -27,6 +27,7 @@ from linkseq.engine.admission import admit
 from linkseq.engine.config import EngineConfig
 from linkseq.engine.limits import load_remote_limits, refresh_remote_limits
 from linkseq.engine.memo import PlanMemo, goes_ahead, high_water
+from linkseq.engine.outbox import IN_FLIGHT
 from linkseq.engine.planner import (
     CampaignInfo,
     IdentityPlan,
@@ -40,6 +41,7 @@ from linkseq.engine.recovery import pause_identity
 from linkseq.engine.steps import load_spec, step_at, step_kind
 from linkseq.engine.sync import (
     ensure_profile_id,
+    hold_sync_rows,
     last_synced,
     sync_connections,
     sync_conversations,
@@ -48,7 +50,7 @@ from linkseq.engine.sync import (
 from linkseq.planning.hours import is_open, next_open
 from linkseq.planning.pacing import ACTION_OF_KIND, StepKind, draw_gap, pass_rng
 from linkseq.planning.quota import Action
-from linkseq.planning.schedule import Candidate, HoldReason, Plan, Planned
+from linkseq.planning.schedule import Candidate, Held, HoldReason, Plan, Planned
 from linkseq.store.enums import ActionKind, EnrollmentState, IdentityStatus, SyncKind
 from linkseq.store.leases import (
     claim_identity_lease,
@@ -63,6 +65,7 @@ from linkseq.store.models import (
     Lead,
     OutboxAction,
     SentInvitation,
+    SyncState,
     WorkerLease,
 )
 
@@ -83,6 +86,34 @@ _NEXT_WAKE = (
     .outerjoin(WorkerLease, WorkerLease.identity_id == Identity.id)
     .where(Identity.status == IdentityStatus.ACTIVE)
 )
+# `Engine._pending_count`: the invitations the sent-invitations cache holds pending, those sent
+# since it was synced, and the enrollments invited (before a first sync)
+_PENDING_CACHED = sa.select(sa.func.count()).where(
+    SentInvitation.identity_id == sa.bindparam("identity_id"), SentInvitation.withdrawn_at.is_(None)
+)
+_CONNECTS_SINCE = sa.select(sa.func.count()).where(
+    OutboxAction.identity_id == sa.bindparam("identity_id"),
+    OutboxAction.kind == ActionKind.CONNECT,
+    OutboxAction.status.in_(OUTBOX_COUNTED),
+    sa.func.coalesce(OutboxAction.sent_at, OutboxAction.created_at) > sa.bindparam("since"),
+)
+_INVITED = sa.select(sa.func.count()).where(
+    Enrollment.identity_id == sa.bindparam("identity_id"),
+    Enrollment.state == EnrollmentState.INVITED,
+)
+# A pass's first statement: the identity, its sync_state rows (one row each), and whether an
+# outbox action of it is in flight (reconciled first)
+_IDENTITY = (
+    sa.select(
+        Identity,
+        SyncState,
+        sa.exists().where(
+            OutboxAction.identity_id == Identity.id, OutboxAction.status.in_(IN_FLIGHT)
+        ),
+    )
+    .outerjoin(SyncState, SyncState.identity_id == Identity.id)
+    .where(Identity.id == sa.bindparam("identity_id"))
+)
 _LATER_STEPS = (
     sa.select(
         Enrollment.campaign_id,
@@ -98,6 +129,9 @@ _LATER_STEPS = (
         Enrollment.state.in_(_WAKE_STATES),
         Enrollment.campaign_id.in_(sa.bindparam("campaigns", expanding=True)),
         Enrollment.next_action_at > sa.bindparam("now"),
+        # a step due at or after the wake already found cannot come earlier (its time only
+        # moves later: into hours, to a quota's slot)
+        Enrollment.next_action_at < sa.bindparam("before"),
     )
     .group_by(
         Enrollment.campaign_id,
@@ -134,6 +168,9 @@ class RunReport:
     """What `run_once` did, identity by identity."""
 
     identities: list[IdentityReport] = field(default_factory=list)
+    # `Engine.next_wake` as read in the transaction that found no more work (wake_read: it was)
+    next_wake: datetime | None = None
+    wake_read: bool = False
 
     @property
     def sent(self) -> int:
@@ -171,6 +208,7 @@ class Engine:
         self._pending_cache: dict[int, tuple[datetime, int]] = {}
         self._memos: dict[int, PlanMemo] = {}  # each identity's plan, kept between passes
         self._leases_at: datetime | None = None
+        self._held_first: dict[int, tuple[tuple[Held, ...], dict[Action, datetime]]] = {}
 
     # --- running ------------------------------------------------------------------------------
 
@@ -179,15 +217,15 @@ class Engine:
         report = RunReport()
         done: set[int] = set()
         now = self.clock.now()
-        if self._leases_at is None or now - self._leases_at >= _LEASE_ROWS_EVERY:
-            # a new identity gets its lease row within a minute, not at every claim
-            with self.sessions() as session:
-                ensure_lease_rows(session)
-            self._leases_at = now
+        # a new identity gets its lease row within a minute, not at every claim
+        ensure = self._leases_at is None or now - self._leases_at >= _LEASE_ROWS_EVERY
         # the identity just worked: released in the transaction that claims the next one
         worked: tuple[int, datetime | None] | None = None
         while not self.stopping:
             with self.sessions() as session:
+                if ensure:
+                    ensure_lease_rows(session, commit=False)
+                    self._leases_at, ensure = now, False
                 if worked is not None:
                     self._release(session, *worked)
                     worked = None
@@ -197,7 +235,12 @@ class Engine:
                     now=self.clock.now(),
                     ttl=self.config.lease_ttl,
                     ensure=False,
-                )  # commits the release too
+                    commit=False,
+                )
+                if identity_id is None:
+                    # no more work: when there is next, read under the same transaction
+                    report.next_wake, report.wake_read = self._next_wake(session), True
+                session.commit()  # the release, the claim
             if identity_id is None:
                 break
             if identity_id in done:
@@ -211,13 +254,22 @@ class Engine:
         if worked is not None:
             with self.sessions() as session:
                 self._release(session, *worked)
+                report.next_wake, report.wake_read = self._next_wake(session), True
                 session.commit()
         return report
 
-    def next_wake(self) -> datetime | None:
-        """The earliest time an active identity has work (None: no active identity)."""
+    def next_wake(self, after: RunReport | None = None) -> datetime | None:
+        """The earliest time an active identity has work (None: no active identity).
+
+        `after`: the report of the run just done, which read it on its way out (no statement).
+        """
+        if after is not None and after.wake_read:
+            return after.next_wake
         with self.sessions() as session:
-            has_active, value = session.execute(_NEXT_WAKE).one()
+            return self._next_wake(session)
+
+    def _next_wake(self, session: Session) -> datetime | None:
+        has_active, value = session.execute(_NEXT_WAKE).one()
         if not has_active:
             return None
         return ensure_utc(value) if value is not None else self.clock.now()
@@ -225,8 +277,8 @@ class Engine:
     def run_forever(self, *, sleep_until: Callable[[datetime], None]) -> None:
         """The worker loop: run, then sleep until the next identity has work; stop on request."""
         while not self.stopping:
-            self.run_once()
-            wake = self.next_wake() or self.clock.now() + self.config.idle_wake
+            report = self.run_once()
+            wake = self.next_wake(report) or self.clock.now() + self.config.idle_wake
             sleep_until(min(wake, self.clock.now() + timedelta(seconds=30)))
 
     def _release(self, session: Session, identity_id: int, wake: datetime | None) -> None:
@@ -245,13 +297,15 @@ class Engine:
     def work(self, identity_id: int) -> IdentityReport:
         """One pass for one identity (the caller holds its lease)."""
         with self.sessions() as session:
-            identity = session.get(Identity, identity_id)
-            assert identity is not None
+            rows = session.execute(_IDENTITY, {"identity_id": identity_id}).all()
+            assert rows
+            identity, in_flight = rows[0][0], bool(rows[0][2])
+            hold_sync_rows(session, identity_id, [row[1] for row in rows if row[1] is not None])
             report = IdentityReport(identity=identity.name)
             if identity.status is not IdentityStatus.ACTIVE:
                 return report
             try:
-                self._pass(session, identity, report)
+                self._pass(session, identity, report, in_flight=in_flight)
             except (AuthExpired, NoValidAccount) as exc:
                 session.rollback()
                 pause_identity(
@@ -360,40 +414,28 @@ class Engine:
     def _pending_count(self, session: Session, identity: Identity) -> int:
         """Invitations of the identity still pending, from the sent-invitations cache and the
         invitations sent since that cache was last synced."""
-        cached = session.execute(
-            sa.select(sa.func.count()).where(
-                SentInvitation.identity_id == identity.id, SentInvitation.withdrawn_at.is_(None)
-            )
-        ).scalar_one()
         since = last_synced(session, identity.id, SyncKind.SENT_INVITATIONS)
-        invited = sa.select(sa.func.count()).where(
-            Enrollment.identity_id == identity.id, Enrollment.state == EnrollmentState.INVITED
-        )
         if since is None:
-            return int(session.execute(invited).scalar_one())
-        return max(int(cached), 0) + int(
-            session.execute(
-                sa.select(sa.func.count()).where(
-                    OutboxAction.identity_id == identity.id,
-                    OutboxAction.kind == ActionKind.CONNECT,
-                    OutboxAction.status.in_(OUTBOX_COUNTED),
-                    sa.func.coalesce(OutboxAction.sent_at, OutboxAction.created_at) > since,
-                )
-            ).scalar_one()
-        )
+            return int(session.execute(_INVITED, {"identity_id": identity.id}).scalar_one())
+        cached = session.execute(_PENDING_CACHED, {"identity_id": identity.id}).scalar_one()
+        sent = session.execute(_CONNECTS_SINCE, {"identity_id": identity.id, "since": since})
+        return max(int(cached), 0) + int(sent.scalar_one())
 
-    def _pass(self, session: Session, identity: Identity, report: IdentityReport) -> None:
+    def _pass(
+        self, session: Session, identity: Identity, report: IdentityReport, *, in_flight: bool
+    ) -> None:
         cfg = self.config
         ensure_profile_id(session, self.client, identity, now=self._now())
         if session.dirty or session.new:
             session.commit()
-        report.reconciled = reconcile(
-            session,
-            client=self.client,
-            identity=identity,
-            load_spec=self._spec(session),
-            now=self._now,
-        )
+        if in_flight:  # (without an action in flight, reconcile has nothing to settle)
+            report.reconciled = reconcile(
+                session,
+                client=self.client,
+                identity=identity,
+                load_spec=self._spec(session),
+                now=self._now,
+            )
         campaigns = active_campaigns(session, identity.id)
         ids = list(campaigns)
         if not ids:
@@ -712,14 +754,7 @@ class Engine:
             # planned but not sent in this pass (batch full): as soon as the pacing allows
             times += [max(p.at, soon) for p in later]
             # `usable` grows with its time: each action's earliest hold is the one that counts
-            first: dict[Action, datetime] = {}
-            for held in plan.held:
-                action = held.candidate.action
-                if held.earliest is not None and (
-                    action not in first or held.earliest < first[action]
-                ):
-                    first[action] = held.earliest
-            for action, earliest in first.items():
+            for action, earliest in self._first_held(identity.id, plan.held).items():
                 if later and earliest <= now and not goes_ahead(action, later):
                     # a kept plan's hold that has passed and waits for the plan's next action
                     # of its kind, which wakes the identity (one that goes ahead wakes it now:
@@ -734,8 +769,22 @@ class Engine:
         if not later:
             # a planned action is within the horizon and every step due before it was a
             # candidate of the plan; without one, the steps that become due later count
-            times += self._later_steps(session, identity, campaigns, now, usable)
+            times += self._later_steps(session, identity, campaigns, now, min(times), usable)
         return max(min(times), soon)
+
+    def _first_held(self, identity_id: int, holds: tuple[Held, ...]) -> dict[Action, datetime]:
+        """Each action's earliest held time, counted once per plan (a kept plan's holds are
+        the same between passes)."""
+        cached = self._held_first.get(identity_id)
+        if cached is not None and cached[0] is holds:
+            return cached[1]
+        first: dict[Action, datetime] = {}
+        for held in holds:
+            action = held.candidate.action
+            if held.earliest is not None and (action not in first or held.earliest < first[action]):
+                first[action] = held.earliest
+        self._held_first[identity_id] = (holds, first)
+        return first
 
     def _later_steps(
         self,
@@ -743,14 +792,20 @@ class Engine:
         identity: Identity,
         campaigns: dict[int, CampaignInfo],
         now: datetime,
+        before: datetime,
         usable: Callable[[datetime | None, Action], datetime | None],
     ) -> list[datetime]:
         """When steps become due later and can go: per (campaign, step, message count, lead
         zone), the group's first due time moved into the campaign's hours in that zone (a step
-        that falls due at night or at the weekend does not wake the identity then)."""
-        rows = session.execute(
-            _LATER_STEPS, {"identity_id": identity.id, "campaigns": list(campaigns), "now": now}
-        ).all()
+        that falls due at night or at the weekend does not wake the identity then). Only steps
+        due before `before` (the wake found so far) are read: a later one cannot come sooner."""
+        params = {
+            "identity_id": identity.id,
+            "campaigns": list(campaigns),
+            "now": now,
+            "before": before,
+        }
+        rows = session.execute(_LATER_STEPS, params).all()
         times: list[datetime] = []
         for cid, state, index, messages, lead_tz, due in rows:
             if due is None:

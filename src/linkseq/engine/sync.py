@@ -46,6 +46,7 @@ __all__ = [
     "apply_sent_invitations",
     "connect_lead",
     "ensure_profile_id",
+    "hold_sync_rows",
     "last_synced",
     "mark_synced",
     "put_sync_row",
@@ -75,6 +76,13 @@ def _sync_rows(session: Session, identity_id: int) -> dict[SyncKind, SyncState]:
         rows = {row.kind: row for row in session.scalars(_SYNC_ROWS, {"identity_id": identity_id})}
         cache[identity_id] = rows
     return rows
+
+
+def hold_sync_rows(session: Session, identity_id: int, rows: Iterable[SyncState]) -> None:
+    """Hold the identity's sync_state rows, read by the caller with another query (every one
+    of them), so that the session does not read them again."""
+    cache: dict[int, dict[SyncKind, SyncState]] = session.info.setdefault("linkseq.sync", {})
+    cache[identity_id] = {row.kind: row for row in rows}
 
 
 def sync_row(session: Session, identity_id: int, kind: SyncKind) -> SyncState | None:

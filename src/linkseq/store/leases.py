@@ -14,10 +14,11 @@ two claim the same identity and none waits for another):
     ORDER BY worker_leases.expires_at NULLS FIRST, worker_leases.identity_id
     LIMIT 1 FOR UPDATE OF worker_leases SKIP LOCKED
 
-and on SQLite, the same SELECT without the locking clause (SQLite has none): the session began
-with `BEGIN IMMEDIATE`, so the whole claim runs under the database's single write lock. Both then
-run a guarded UPDATE (`... WHERE identity_id = :id AND (expires_at IS NULL OR expires_at <=
-:now)`) and check that exactly one row changed.
+then a guarded UPDATE (`... WHERE identity_id = :id AND (expires_at IS NULL OR expires_at <=
+:now)`) that must change exactly one row. SQLite has no locking clause: the session began with
+`BEGIN IMMEDIATE`, so the whole claim runs under the database's single write lock, and it is one
+statement, the same SELECT as a subquery of the guarded UPDATE (`UPDATE worker_leases SET ...
+WHERE identity_id = (SELECT ... LIMIT 1) AND (...) RETURNING identity_id`).
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 
 from linkseq.clock import ensure_utc
 from linkseq.store.enums import IdentityStatus
@@ -42,27 +43,38 @@ __all__ = [
 ]
 
 
-def _ensure_lease_rows(session: Session) -> None:
-    """Insert a free lease row for every identity that has none (idempotent under races)."""
-    missing = sa.select(Identity.id, sa.null(), sa.null()).where(
-        ~sa.exists().where(WorkerLease.identity_id == Identity.id)
-    )
-    columns = ["identity_id", "owner", "expires_at"]
-    if session.get_bind().dialect.name == "postgresql":
-        pg = postgresql.insert(WorkerLease).from_select(columns, missing)
-        session.execute(pg.on_conflict_do_nothing(index_elements=["identity_id"]))
-    else:
-        lite = sqlite.insert(WorkerLease).from_select(columns, missing)
-        session.execute(lite.on_conflict_do_nothing(index_elements=["identity_id"]))
-
-
-def _free(now: Any) -> sa.ColumnElement[bool]:
-    return sa.or_(WorkerLease.expires_at.is_(None), WorkerLease.expires_at <= now)
-
-
 # Built once, run with parameters: constructing a statement costs more than running it, and a
 # worker claims and releases at every pass.
+_MISSING = sa.select(Identity.id, sa.null(), sa.null()).where(
+    ~sa.exists().where(WorkerLease.identity_id == Identity.id)
+)
+_COLUMNS = ["identity_id", "owner", "expires_at"]
+_ENSURE_PG = (
+    postgresql.insert(WorkerLease)
+    .from_select(_COLUMNS, _MISSING)
+    .on_conflict_do_nothing(index_elements=["identity_id"])
+)
+_ENSURE_LITE = (
+    sqlite.insert(WorkerLease)
+    .from_select(_COLUMNS, _MISSING)
+    .on_conflict_do_nothing(index_elements=["identity_id"])
+)
+
+
+def _ensure_lease_rows(session: Session) -> None:
+    """Insert a free lease row for every identity that has none (idempotent under races)."""
+    if session.get_bind().dialect.name == "postgresql":
+        _run(session).execute(_ENSURE_PG)
+    else:
+        _run(session).execute(_ENSURE_LITE)
+
+
+def _free(now: Any, lease: Any = WorkerLease) -> sa.ColumnElement[bool]:
+    return sa.or_(lease.expires_at.is_(None), lease.expires_at <= now)
+
+
 _UNTIL = sa.bindparam("until", type_=WorkerLease.expires_at.type)
+_NOW = sa.bindparam("now", type_=WorkerLease.expires_at.type)
 _FIRST_FREE = (
     sa.select(WorkerLease.identity_id)
     .join(Identity, Identity.id == WorkerLease.identity_id)
@@ -75,6 +87,24 @@ _CLAIM = (
     sa.update(WorkerLease)
     .where(WorkerLease.identity_id == sa.bindparam("id"), _free(sa.bindparam("now")))
     .values(owner=sa.bindparam("b_owner"), expires_at=_UNTIL)
+    .execution_options(synchronize_session=False)
+)
+# SQLite: the SELECT above as the UPDATE's subquery (on its own alias of the table), one statement
+_WAITED = aliased(WorkerLease)
+_CLAIM_FIRST = (
+    sa.update(WorkerLease)
+    .where(
+        WorkerLease.identity_id
+        == sa.select(_WAITED.identity_id)
+        .join(Identity, Identity.id == _WAITED.identity_id)
+        .where(Identity.status == IdentityStatus.ACTIVE, _free(_NOW, _WAITED))
+        .order_by(_WAITED.expires_at.asc().nulls_first(), _WAITED.identity_id)
+        .limit(1)
+        .scalar_subquery(),
+        _free(_NOW),
+    )
+    .values(owner=sa.bindparam("b_owner"), expires_at=_UNTIL)
+    .returning(WorkerLease.identity_id)
     .execution_options(synchronize_session=False)
 )
 _MINE = sa.and_(
@@ -94,38 +124,57 @@ _RELEASE = (
 )
 
 
-def ensure_lease_rows(session: Session) -> None:
-    """Give every identity a lease row (idempotent); commits."""
+def ensure_lease_rows(session: Session, *, commit: bool = True) -> None:
+    """Give every identity a lease row (idempotent); commits unless `commit=False`."""
     _ensure_lease_rows(session)
-    session.commit()
+    if commit:
+        session.commit()
 
 
 def claim_identity_lease(
-    session: Session, *, owner: str, now: datetime, ttl: timedelta, ensure: bool = True
+    session: Session,
+    *,
+    owner: str,
+    now: datetime,
+    ttl: timedelta,
+    ensure: bool = True,
+    commit: bool = True,
 ) -> int | None:
-    """Claim the free lease of an active identity for `owner`; commit; its id, or None if none."""
+    """Claim the free lease of an active identity for `owner`; commit; its id, or None if none.
+
+    `commit=False` leaves the commit to the caller (who may read more in the same transaction;
+    on PostgreSQL the claimed row stays locked until then).
+    """
     now = ensure_utc(now)
-    identity_id = _first_free(session, now)
+    identity_id = _claim_first(session, owner, now, ttl)
     if identity_id is None and ensure:
         # a new identity has no lease row yet: create the missing rows, then look again
         _ensure_lease_rows(session)
-        identity_id = _first_free(session, now)
-    if identity_id is None:
+        identity_id = _claim_first(session, owner, now, ttl)
+    if commit:
         session.commit()
+    return identity_id
+
+
+def _claim_first(session: Session, owner: str, now: datetime, ttl: timedelta) -> int | None:
+    """Claim the free lease that waited longest; its identity, or None (the caller commits)."""
+    params = {"now": now, "b_owner": owner, "until": now + ttl}
+    if session.get_bind().dialect.name != "postgresql":
+        # one statement under SQLite's write lock (the session began IMMEDIATE)
+        claimed: int | None = _run(session).execute(_CLAIM_FIRST, params).scalar_one_or_none()
+        return claimed
+    identity_id = _first_free(session, now)
+    if identity_id is None:
         return None
-    result = session.execute(
-        _CLAIM, {"id": identity_id, "now": now, "b_owner": owner, "until": now + ttl}
-    )
-    claimed = _rowcount(result) == 1
-    session.commit()
-    return identity_id if claimed else None
+    result = _run(session).execute(_CLAIM, {"id": identity_id, **params})
+    return identity_id if _rowcount(result) == 1 else None
 
 
 def _first_free(session: Session, now: datetime) -> int | None:
     """The free lease that waited longest (locked on PostgreSQL until the caller commits)."""
     locked = session.get_bind().dialect.name == "postgresql"
     query = _FIRST_FREE_LOCKED if locked else _FIRST_FREE
-    return session.execute(query, {"now": now}).scalar_one_or_none()
+    return _run(session).execute(query, {"now": now}).scalar_one_or_none()
 
 
 def claim_this_lease(
@@ -135,7 +184,7 @@ def claim_this_lease(
     `linkseq sync`); commits; False when a worker holds it."""
     now = ensure_utc(now)
     _ensure_lease_rows(session)
-    result = session.execute(
+    result = _run(session).execute(
         _CLAIM, {"id": identity_id, "now": now, "b_owner": owner, "until": now + ttl}
     )
     session.commit()
@@ -146,7 +195,7 @@ def renew_lease(
     session: Session, *, identity_id: int, owner: str, now: datetime, ttl: timedelta
 ) -> bool:
     """Extend `owner`'s lease on `identity_id`; False when it was lost (expired and taken)."""
-    result = session.execute(
+    result = _run(session).execute(
         _RENEW, {"id": identity_id, "b_owner": owner, "until": ensure_utc(now) + ttl}
     )
     session.commit()
@@ -169,12 +218,19 @@ def release_lease(
     identity in one transaction).
     """
     # expires_at = now (not NULL): the identity queues behind those that waited longer.
-    result = session.execute(
+    result = _run(session).execute(
         _RELEASE, {"id": identity_id, "b_owner": owner, "until": ensure_utc(not_before or now)}
     )
     if commit:
         session.commit()
     return _rowcount(result) == 1
+
+
+def _run(session: Session) -> sa.Connection:
+    """The session's connection, its pending changes flushed: the lease statements are Core
+    statements, run without the ORM's per-statement work."""
+    session.flush()
+    return session.connection()
 
 
 def _rowcount(result: sa.Result[object]) -> int:
