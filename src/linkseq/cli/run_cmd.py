@@ -218,11 +218,12 @@ def worker(
             now = time_.clock.now()
             if end is not None and now >= end:
                 break
-            engine.run_once()
+            report = engine.run_once()
             if engine.stopping:
                 break
             now = time_.clock.now()
-            wake = min(engine.next_wake() or now + cap, now + cap)
+            # (the run read the next wake on its way out: no statement)
+            wake = min(engine.next_wake(report) or now + cap, now + cap)
             if end is not None:
                 wake = min(wake, end)
             time_.sleep_until(max(wake, now + timedelta(seconds=1)))

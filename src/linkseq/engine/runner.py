@@ -754,11 +754,13 @@ class Engine:
             # planned but not sent in this pass (batch full): as soon as the pacing allows
             times += [max(p.at, soon) for p in later]
             # `usable` grows with its time: each action's earliest hold is the one that counts
+            kept = identity.id in self._memos
             for action, earliest in self._first_held(identity.id, plan.held).items():
-                if later and earliest <= now and not goes_ahead(action, later):
-                    # a kept plan's hold that has passed and waits for the plan's next action
-                    # of its kind, which wakes the identity (one that goes ahead wakes it now:
-                    # `PlanMemo.overtaken` then plans anew)
+                if later and (earliest <= now or kept) and not goes_ahead(action, later):
+                    # a hold that waits for the plan's next action of its kind, which wakes the
+                    # identity: one that has passed, or any while the plan is kept (it would
+                    # not overtake the plan then either). One that goes ahead wakes it at its
+                    # time: `PlanMemo.overtaken` then plans anew
                     continue
                 at = usable(earliest, action)
                 if at is not None:
