@@ -13,12 +13,14 @@ __all__ = ["EngineConfig"]
 class EngineConfig:
     """How often to sync, how fresh a sync must be before a message, and the pass's limits."""
 
-    # sync-before-send (guide §15): a batch of messages starts within `freshness` of a
-    # conversations sync, and the batch ends once `max_race` has passed since that sync
+    # sync-before-send (guide §15): every message goes right after a conversations sync at most
+    # `freshness` old that no wait of the pass came after (each message of a burst after the
+    # first has its own, a human gap later); a burst ends once `max_race` has passed since its
+    # first sync
     freshness: timedelta = timedelta(seconds=60)
     max_race: timedelta = timedelta(minutes=5)
     max_batch: int = 4
-    # due messages wait (at most `batch_wait`) until `batch_min` are due, so one sync serves several
+    # due messages wait (at most `batch_wait`) until `batch_min` are due, so one pass sends them
     batch_min: int = 3
     batch_wait: timedelta = timedelta(hours=3)
     conversations_every: timedelta = timedelta(hours=4)

@@ -204,7 +204,7 @@ def batch_messages(
 ) -> list[Candidate]:
     """Hold due messages until `batch_min` are due or the oldest waited `batch_wait`.
 
-    One conversations sync then serves a burst of messages (guide §15 per batch, not per lead).
+    One pass then sends them as a burst, a conversations sync before each (guide §15).
     """
     due = [c for c in candidates if c.kind in MESSAGE_KINDS and c.due_at <= now]
     if not due or len(due) >= config.batch_min:

@@ -547,10 +547,12 @@ class Engine:
     ) -> IdentityPlan:
         """Send the first planned action; a message opens a short burst of due messages.
 
-        Messages share one conversations sync (guide §15): the sync is at most `freshness` old
-        when the burst starts, and the burst stops once `max_race` has passed since it, or after
-        `max_batch` messages. Other actions go one per pass, at the pace the plan spread them;
-        the plan is kept for the next passes while it holds (`linkseq.engine.memo`).
+        Each message goes right after a conversations sync (guide §15): one at most `freshness`
+        old that no wait of this pass came after, so every message of a burst after the first
+        (a human gap later) has its own; the burst stops once `max_race` has passed since its
+        first sync, or after `max_batch` messages. Other actions go one per pass, at the pace
+        the plan spread them; the plan is kept for the next passes while it holds
+        (`linkseq.engine.memo`).
         """
         memo = self._plan(session, identity, campaigns, reuse=reuse)
         built = memo.built
@@ -564,9 +566,11 @@ class Engine:
             # waits at most one human gap); the plan is kept, and the identity woken for it
             self._memos[identity.id] = memo
             return built
+        waits = first.at > self._now()
         if not self._wait_until(session, identity, first.at):
             return built
         started = self._now()
+        woke = started if waits else None  # when this pass last waited: a sync must follow it
         burst = [first.candidate] + [
             c
             for c in [p.candidate for p in plan.go[1:]]
@@ -579,6 +583,7 @@ class Engine:
         pacing = campaign_pacing(campaigns)
         rng = pass_rng(identity.uid, self._now())
         synced_at: datetime | None = None
+        opened: datetime | None = None
         sent = 0
         done: list[tuple[str, ActionResult]] = []  # (candidate, result) of this burst
         tried: set[str] = set()  # the burst's candidates it reached, sent or not
@@ -589,6 +594,7 @@ class Engine:
             if index > 0:
                 if not self._wait_until(session, identity, self._now() + draw_gap(pacing, rng)):
                     break
+                woke = self._now()
                 if not self._message_room(session, identity, campaigns):
                     break
             # the lead's hours now, when the send goes (a pass can come late to its plan)
@@ -602,15 +608,15 @@ class Engine:
             spec = campaigns[enrollment.campaign_id].spec
             step = step_at(spec.steps, enrollment.step_index)
             if isinstance(step, MessageStep | InmailStep) and not self.dry_run:
-                synced_at = self._fresh_conversations(session, identity, synced_at, report)
+                synced_at = self._fresh_conversations(session, identity, woke, report)
+                opened = opened or synced_at  # the burst's first sync
                 session.refresh(enrollment)
                 if enrollment.state not in _PLANNED_STATES:
                     continue  # the lead replied: sync-before-send caught it
-                if synced_at is not None:
-                    race = self._now() - synced_at
-                    if race > self.config.max_race:
+                if synced_at is not None and opened is not None:
+                    if self._now() - opened > self.config.max_race:
                         break
-                    report.race_windows.append(race.total_seconds())
+                    report.race_windows.append((self._now() - synced_at).total_seconds())
             result = perform(
                 session,
                 client=self.client,
@@ -709,17 +715,20 @@ class Engine:
         self,
         session: Session,
         identity: Identity,
-        synced_at: datetime | None,
+        woke: datetime | None,
         report: IdentityReport,
     ) -> datetime | None:
-        """Sync conversations unless this batch already did within the freshness window."""
+        """The last conversations sync, made now unless it is within the freshness window and
+        no wait of the pass (ended at `woke`) came after it: a reply written while the pass
+        waited is seen before the next message."""
         last = last_synced(session, identity.id, SyncKind.CONVERSATIONS)
-        if synced_at is None and (last is None or self._now() - last > self.config.freshness):
-            sync_conversations(session, self.client, identity, now=self._now())
+        now = self._now()
+        if last is None or now - last > self.config.freshness or (woke is not None and last < woke):
+            sync_conversations(session, self.client, identity, now=now)
             report.syncs.append("conversations")
             session.commit()
-            return self._now()
-        return synced_at or last
+            return now
+        return last
 
     def _wake(
         self,
