@@ -73,6 +73,35 @@ def test_labelled_transient_on_send_is_retried(harness: Harness) -> None:
     assert len(harness.fake.requests) == 3
 
 
+def test_a_message_is_not_sent_after_a_long_wait(harness: Harness) -> None:
+    """A message goes right after the sync that checked for a reply (guide §15): a Retry-After
+    is handed back to the engine (a new sync, a later pass), not slept before sending."""
+    harness.fake.queue(
+        err(429, {"error_label": "STATUS_429"}, {"Retry-After": "30"}),
+        ok({"is_sent": True}),
+    )
+    with pytest.raises(RateLimited):
+        harness.client.message_profile(IDENTITY, PROFILE, "hello")
+    assert harness.sleeps == []
+    assert len(harness.fake.requests) == 1
+
+
+def test_a_message_is_retried_within_seconds_of_its_sync(harness: Harness) -> None:
+    harness.fake.queue(
+        err(424, {"error_label": "LK_ERROR"}),
+        err(424, {"error_label": "LK_ERROR"}),
+        err(424, {"error_label": "LK_ERROR"}),
+        ok({"is_sent": True}),
+    )
+    with pytest.raises(LinkedInTransient):
+        harness.client.message_profile(IDENTITY, PROFILE, "hello")
+    # backoffs of ~2 s and ~4 s were slept; the third (~8 s) would pass the few seconds a
+    # message may follow its sync by
+    assert len(harness.sleeps) == 2
+    assert sum(harness.sleeps) <= 10.0
+    assert len(harness.fake.requests) == 3
+
+
 def test_gives_up_after_max_attempts(harness: Harness) -> None:
     harness.fake.queue(err(424, {"error_label": "GENERIC_ERROR"}))
     with pytest.raises(LinkedInTransient):

@@ -44,7 +44,7 @@ from linkseq.edges._models import (
 )
 from linkseq.edges._ratelimit import RateLimiter, _real_sleep
 from linkseq.edges._resources import Identities, Runs, Schedules
-from linkseq.edges._retry import RetryPolicy, decide
+from linkseq.edges._retry import RetryDecision, RetryPolicy, decide
 from linkseq.edges._validate import (
     check_invitation_urn,
     check_message,
@@ -71,6 +71,12 @@ SEND_ACTIONS = frozenset(
         "linkedin-withdraw-invitation",
     }
 )
+# Sent right after the conversations sync that checked for a reply (guide §15): a retry that
+# waited long would send it after a reply that sync could not see. They are retried only while
+# the waits add up to a few seconds of backoff; a longer wait (a `Retry-After`) hands the error
+# back, and the engine sends them on a later pass, after a new sync.
+SENT_AFTER_SYNC = frozenset({"linkedin-message-profile", "linkedin-inmail-profile"})
+SYNC_SLACK = 10.0  # seconds: backoffs of ~2 s and ~4 s, not the third (~8 s)
 
 M = TypeVar("M", bound=EdgesModel)
 _log = structlog.get_logger("linkseq.edges")
@@ -466,6 +472,7 @@ class EdgesClient:
     ) -> RawResponse:
         """One logical request: paced, retried by `decide()`, errors raised as `EdgesError`."""
         attempt = 0
+        waited = 0.0
         while True:
             attempt += 1
             if limiter is not None:
@@ -486,6 +493,12 @@ class EdgesClient:
                 if send and _maybe_delivered(exc):
                     failure = UncertainSend(exc, action=action)
                 decision = decide(failure, attempt, rng=self._rng, policy=self.policy)
+                if (
+                    decision.retry
+                    and action in SENT_AFTER_SYNC
+                    and waited + decision.after > SYNC_SLACK
+                ):
+                    decision = RetryDecision(False, 0.0, "sent after a sync: no long wait after it")
                 _log.info(
                     "edges.retry" if decision.retry else "edges.fail",
                     method=method,
@@ -501,6 +514,7 @@ class EdgesClient:
                         raise
                     raise failure from exc
                 self._sleep(decision.after)
+                waited += decision.after
 
     def _live_object(
         self,

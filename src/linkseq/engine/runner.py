@@ -425,6 +425,7 @@ class Engine:
         self, session: Session, identity: Identity, report: IdentityReport, *, in_flight: bool
     ) -> None:
         cfg = self.config
+        start = self._now()  # a message goes only after a sync made since (in this pass)
         ensure_profile_id(session, self.client, identity, now=self._now())
         if session.dirty or session.new:
             session.commit()
@@ -516,7 +517,9 @@ class Engine:
         # --- plan and send (a kept plan serves unless this pass moved leads) ---
         # (a sync that moved leads wrote audit rows: the kept plan checks them before use)
         moved = bool("limits" in report.syncs or any(report.admitted.values()) or report.results)
-        built = self._plan_and_send(session, identity, campaigns, report, reuse=not moved)
+        built = self._plan_and_send(
+            session, identity, campaigns, report, reuse=not moved, since=start
+        )
         report.next_wake = self._wake(session, identity, campaigns, report, built)
 
     def _pending_urn(
@@ -544,15 +547,16 @@ class Engine:
         report: IdentityReport,
         *,
         reuse: bool,
+        since: datetime,
     ) -> IdentityPlan:
         """Send the first planned action; a message opens a short burst of due messages.
 
-        Each message goes right after a conversations sync (guide §15): one at most `freshness`
-        old that no wait of this pass came after, so every message of a burst after the first
-        (a human gap later) has its own; the burst stops once `max_race` has passed since its
-        first sync, or after `max_batch` messages. Other actions go one per pass, at the pace
-        the plan spread them; the plan is kept for the next passes while it holds
-        (`linkseq.engine.memo`).
+        Each message goes right after a conversations sync (guide §15): one made in this pass
+        (since `since`), at most `freshness` old, that no wait of the pass came after, so every
+        message of a burst after the first (a human gap later) has its own; the burst stops
+        once `max_race` has passed since its first sync, or after `max_batch` messages. Other
+        actions go one per pass, at the pace the plan spread them; the plan is kept for the
+        next passes while it holds (`linkseq.engine.memo`).
         """
         memo = self._plan(session, identity, campaigns, reuse=reuse)
         built = memo.built
@@ -570,7 +574,7 @@ class Engine:
         if not self._wait_until(session, identity, first.at):
             return built
         started = self._now()
-        woke = started if waits else None  # when this pass last waited: a sync must follow it
+        woke = started if waits else since  # a message's sync must come after this instant
         burst = [first.candidate] + [
             c
             for c in [p.candidate for p in plan.go[1:]]
