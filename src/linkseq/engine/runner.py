@@ -586,8 +586,7 @@ class Engine:
         schedules = {info.name: info.schedule for info in campaigns.values()}
         pacing = campaign_pacing(campaigns)
         rng = pass_rng(identity.uid, self._now())
-        synced_at: datetime | None = None
-        opened: datetime | None = None
+        opened: datetime | None = None  # the burst's first sync
         sent = 0
         done: list[tuple[str, ActionResult]] = []  # (candidate, result) of this burst
         tried: set[str] = set()  # the burst's candidates it reached, sent or not
@@ -613,14 +612,13 @@ class Engine:
             step = step_at(spec.steps, enrollment.step_index)
             if isinstance(step, MessageStep | InmailStep) and not self.dry_run:
                 synced_at = self._fresh_conversations(session, identity, woke, report)
-                opened = opened or synced_at  # the burst's first sync
+                opened = opened or synced_at
                 session.refresh(enrollment)
                 if enrollment.state not in _PLANNED_STATES:
                     continue  # the lead replied: sync-before-send caught it
-                if synced_at is not None and opened is not None:
-                    if self._now() - opened > self.config.max_race:
-                        break
-                    report.race_windows.append((self._now() - synced_at).total_seconds())
+                if self._now() - opened > self.config.max_race:
+                    break
+                report.race_windows.append((self._now() - synced_at).total_seconds())
             result = perform(
                 session,
                 client=self.client,
@@ -719,15 +717,15 @@ class Engine:
         self,
         session: Session,
         identity: Identity,
-        woke: datetime | None,
+        woke: datetime,
         report: IdentityReport,
-    ) -> datetime | None:
+    ) -> datetime:
         """The last conversations sync, made now unless it is within the freshness window and
-        no wait of the pass (ended at `woke`) came after it: a reply written while the pass
-        waited is seen before the next message."""
+        made since `woke` (the pass's start or the end of its last wait): a reply written
+        before this pass or while it waited is seen before the next message."""
         last = last_synced(session, identity.id, SyncKind.CONVERSATIONS)
         now = self._now()
-        if last is None or now - last > self.config.freshness or (woke is not None and last < woke):
+        if last is None or now - last > self.config.freshness or last < woke:
             sync_conversations(session, self.client, identity, now=now)
             report.syncs.append("conversations")
             session.commit()
