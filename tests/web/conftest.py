@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+import structlog
 import uvicorn
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
@@ -38,10 +39,14 @@ ARTIFACTS = Path(__file__).resolve().parents[2] / "artifacts" / "screenshots"
 @pytest.fixture(scope="session")
 def sim(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Simulation]:
     """Two identities, 40 leads, five virtual days of the example campaign."""
-    configure_logging("WARNING")
+    saved = structlog.get_config()
+    configure_logging("WARNING")  # quiet while the five days run, then as the tests found it
     path = tmp_path_factory.mktemp("web") / "sim.db"
     simulation = Simulation(database_url=f"sqlite:///{path}", people=40, identities=2, seed=11)
-    simulation.run(days=5)
+    try:
+        simulation.run(days=5)
+    finally:
+        structlog.configure(**saved)
     try:
         yield simulation
     finally:
