@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -100,6 +100,25 @@ def validate_body_part(
 
 
 # -- outputs -------------------------------------------------------------------------------
+
+
+class Rows(Sequence[dict[str, Any]]):
+    """A listing's rows, rendered only when read: the wire layer slices the requested page
+    first, so a page of a long listing renders its own rows, not the whole listing's."""
+
+    __slots__ = ("_items", "_render")
+
+    def __init__(self, items: Sequence[Any], render: Callable[[Any], dict[str, Any]]) -> None:
+        self._items = items
+        self._render = render
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    def __getitem__(self, index: Any) -> Any:
+        if isinstance(index, slice):
+            return [self._render(item) for item in self._items[index]]
+        return self._render(self._items[index])
 
 
 def _profile_row(person: Person) -> dict[str, Any]:
@@ -335,7 +354,7 @@ def _conversations(core: Core, identity: Identity, _d: dict[str, Any], par: dict
     if par.get("read") is False:
         threads = [t for t in threads if t.unread_count]
     _maybe_race(core, identity, threads)
-    return [_thread_row(core, identity, t) for t in threads]
+    return Rows(threads, lambda t: _thread_row(core, identity, t))
 
 
 def _find_thread(core: Core, identity: Identity, value: str) -> Thread:
@@ -374,32 +393,34 @@ def _messages(core: Core, identity: Identity, data: dict[str, Any], _p: dict[str
 
 def _connections(core: Core, identity: Identity, _d: dict[str, Any], _p: dict[str, Any]) -> Any:
     people = core.world.people
-    rows = []
-    for index, at in sorted(
-        identity.connections.items(), key=lambda kv: (kv[1], kv[0]), reverse=True
-    ):
-        row = _profile_row(people[index])
-        row.update(connected_at=iso(at), profile_image_url=None)
-        rows.append(row)
-    return rows
+
+    def render(entry: tuple[int, Any]) -> dict[str, Any]:
+        row = _profile_row(people[entry[0]])
+        row.update(connected_at=iso(entry[1]), profile_image_url=None)
+        return row
+
+    ordered = sorted(identity.connections.items(), key=lambda kv: (kv[1], kv[0]), reverse=True)
+    return Rows(ordered, render)
 
 
 def _sent_invitations(
     core: Core, identity: Identity, _d: dict[str, Any], _p: dict[str, Any]
 ) -> Any:
     people = core.world.people
-    rows = []
-    for inv in sorted(
-        identity.invitations.values(), key=lambda i: (i.sent_at, i.invitation_id), reverse=True
-    ):
+
+    def render(inv: Any) -> dict[str, Any]:
         row = _profile_row(people[inv.person_index])
         row.update(
             linkedin_invitation_id=str(inv.invitation_id),
             linkedin_invitation_urn=inv.urn,
             sent_date=iso(inv.sent_at),
         )
-        rows.append(row)
-    return rows
+        return row
+
+    ordered = sorted(
+        identity.invitations.values(), key=lambda i: (i.sent_at, i.invitation_id), reverse=True
+    )
+    return Rows(ordered, render)
 
 
 def _withdraw(core: Core, identity: Identity, data: dict[str, Any], _p: dict[str, Any]) -> Any:

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from ._actions import ACTIONS, perform
+from ._actions import ACTIONS, Rows, perform
 from ._core import Core, Delivery, iso
 from ._cron import next_fire
 from ._errors import EdgesError
@@ -243,10 +243,9 @@ class Runs:
                 return
             self._finish_input(run, inp, None, exc)
             return
-        rows = result if isinstance(result, list) else [result]
+        rows = result if isinstance(result, list | Rows) else [result]
         cap = run.parameters.get("max_results")
-        if isinstance(cap, int):
-            rows = rows[:cap]
+        rows = list(rows[:cap] if isinstance(cap, int) else rows)
         self._finish_input(run, inp, rows, None)
 
     def _block(self, run: Run, exc: EdgesError) -> None:

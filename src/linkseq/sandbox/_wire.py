@@ -13,7 +13,7 @@ from typing import Any
 from urllib.parse import parse_qs, urlencode, urlsplit
 from zoneinfo import available_timezones
 
-from ._actions import ACTIONS, ActionSpec, perform, validate_body_part
+from ._actions import ACTIONS, ActionSpec, Rows, perform, validate_body_part
 from ._clock import VirtualClock
 from ._core import Core, integration_object, iso
 from ._cron import parse_cron
@@ -375,9 +375,9 @@ class Wire:
             entry["status"] = 200
             headers = []
             if spec.page_size is not None:
-                rows = list(result)
+                rows = result if isinstance(result, Rows) else list(result)
                 size = spec.page_size
-                page = rows[offset : offset + size]
+                page = list(rows[offset : offset + size])
                 if offset + size < len(rows):
                     headers.append(
                         ("X-Pagination-Next", self._cursor_url(spec.slug, offset + size))
