@@ -11,7 +11,7 @@ import pytest
 import sqlalchemy as sa
 
 from linkseq.engine.lifecycle import Event
-from linkseq.engine.memo import PlanMemo
+from linkseq.engine.memo import PlanMemo, high_water
 from linkseq.engine.planner import IdentityPlan
 from linkseq.engine.transitions import apply_event
 from linkseq.planning.pacing import Pacing, StepKind
@@ -201,3 +201,29 @@ def test_a_kept_plan_waiting_a_spread_gap_is_overtaken_by_what_it_held_once_that
     assert memo(far, now - timedelta(minutes=1)).overtaken(now)
     assert not memo(far, now + timedelta(minutes=5)).overtaken(now)
     assert not memo(near, now - timedelta(minutes=1)).overtaken(now)
+
+
+def test_a_plan_that_sends_nothing_holds_until_a_lead_it_held_could_go(harness: Harness) -> None:
+    """Every lead held (hours, say): the plan is kept, and a pass woken meanwhile (a periodic
+    sync) uses it instead of planning anew, until the first instant a held lead could go, or a
+    lead of the identity changes state."""
+    now = harness.clock.now()
+    opens = now + timedelta(hours=2)
+    paris = ZoneInfo("Europe/Paris")
+    held = Held(Candidate("1", StepKind.visit, "c", now, paris), HoldReason.hours, opens)
+    built = IdentityPlan(Plan((), (held,)), {}, Pacing(horizon=timedelta(hours=3)), ())
+    with harness.sessions() as session:
+        identity_id = session.scalars(sa.select(Identity.id)).one()
+        memo = PlanMemo.keep(built, now=now, campaigns=frozenset(), high_water=high_water(session))
+        assert memo.valid_until == opens
+        for at, usable in ((now + timedelta(hours=1), True), (opens, False)):
+            got = memo.usable(session, identity_id=identity_id, now=at, campaigns=frozenset())
+            assert got is usable
+        enrollment = session.scalars(sa.select(Enrollment)).first()
+        assert enrollment is not None
+        apply_event(session, enrollment, Event.dnc, now=now, reason="moved by hand")
+        session.commit()
+        moved = memo.usable(
+            session, identity_id=identity_id, now=now + timedelta(hours=1), campaigns=frozenset()
+        )
+        assert not moved

@@ -263,3 +263,39 @@ def test_a_full_window_says_when_its_slots_free() -> None:
     assert status.by(T0) == 0
     assert status.by(T0 + H + timedelta(minutes=5)) == 1  # the first send of yesterday left
     assert status.by(T0 + DAY) == 25
+
+
+@given(
+    daily=st.lists(st.integers(1, 24 * 60 - 1), max_size=40),
+    weekly=st.lists(st.integers(24 * 60, 7 * 24 * 60 - 1), max_size=110),
+    campaign_cap=st.none() | st.integers(1, 30),
+    weekly_cap=st.integers(10, 120),
+)
+def test_sends_at_the_freed_slots_fit_every_window_and_none_sooner(
+    daily: list[int], weekly: list[int], campaign_cap: int | None, weekly_cap: int
+) -> None:
+    """The k-th send a plan places at `fits(k)` fits the daily limit, the weekly cap and the
+    campaign's cap at once (each window counts what it holds then, plus the plan's own sends),
+    and a microsecond sooner some window would be over: the combined slots are every window's,
+    not only the binding one's."""
+    sent = sorted(T0 - timedelta(minutes=m) for m in daily + weekly)
+    status = _status(
+        T0,
+        sent,
+        weekly_invitation_cap=weekly_cap,
+        campaign_daily_cap=campaign_cap,
+        campaign_sent_times=sent,
+    )
+    limits = [(DAY, 25), (WEEK, weekly_cap)] + ([(DAY, campaign_cap)] if campaign_cap else [])
+
+    def fits(n: int, at: datetime) -> bool:  # n sends of the plan's at or before `at`
+        return all(sum(1 for s in sent if at - w < s <= at) + n <= cap for w, cap in limits)
+
+    k = 0
+    while (at := status.fits(k, T0)) is not None and at < T0 + DAY:
+        assert fits(k + 1, at)
+        if at > T0:
+            assert not fits(k + 1, at - timedelta(microseconds=1))
+        k += 1
+    assert k >= status.remaining
+    assert status.by(T0 + DAY - timedelta(microseconds=1)) >= k

@@ -283,14 +283,15 @@ def test_a_slot_freed_mid_day_goes_within_minutes_though_few_leads_are_open_yet(
             last_sent={Action.connect: last},
             rng=random.Random(seed),
         )
-        (first,) = got.go
+        first, *others = got.go
         assert first.at - last <= timedelta(minutes=20)
-        # the other two wait for the window to free a slot, and say when (its own cadence
-        # permitting): minutes away, not unknown
-        assert [h.reason for h in got.held] == [HoldReason.quota] * 2
-        for h in got.held:
-            assert h.earliest is not None
-            assert frees[0] <= h.earliest < NOW + timedelta(minutes=30)
+        # the other two go as the window frees its slots (its own cadence permitting), in the
+        # same plan: each at or after its own freed slot, none held for the quota
+        assert len(others) == 2
+        assert not got.held
+        for planned, free in zip(others, frees, strict=False):
+            assert free <= planned.at < free + timedelta(hours=2)
+        assert first.at < others[0].at < others[1].at
     # a slot that frees at an instant counts from that instant on
     assert QuotaStatus(2, None, "weekly", (NOW, NOW + timedelta(hours=1))).by(NOW) == 3
 
@@ -375,3 +376,55 @@ def test_a_plan_whose_first_action_is_a_spread_gap_away_says_when_it_goes() -> N
     assert len(got.go) == 3
     assert got.go[0].at > NOW + Pacing().max_gap
     assert {h.reason for h in got.held} == {HoldReason.quota}
+
+
+@given(
+    left=st.integers(0, 5),
+    frees=st.lists(st.integers(0, 8 * 60), max_size=30),
+    leads=st.integers(1, 40),
+    spread=st.booleans(),
+    seed=st.integers(0, 2**16),
+)
+def test_a_plan_sends_no_more_than_the_slots_free_by_each_send(
+    left: int, frees: list[int], leads: int, spread: bool, seed: int
+) -> None:
+    """Sends planned at freed slots: by the instant of its n-th invitation the plan has never
+    placed more than what was left plus the slots freed by then, in time order."""
+    slots = tuple(sorted(NOW + timedelta(minutes=m) for m in frees))
+    status = QuotaStatus(left, None if left or not slots else slots[0], "smart_limit", slots)
+    got = plan(
+        [cand(f"l{i}") for i in range(leads)],
+        quotas={**FULL, Action.connect: status},
+        pacing=Pacing(spread=spread, horizon=timedelta(hours=8)),
+        rng=random.Random(seed),
+    )
+    times = [p.at for p in got.go]
+    assert times == sorted(times)
+    for n, at in enumerate(times, start=1):
+        assert n <= status.by(at)
+    assert len(got.go) <= left + len(slots)
+    assert len(got.go) + len(got.held) == leads
+    # a lead waits for the quota only once what was left and every slot freed in time is used
+    if any(h.reason is HoldReason.quota for h in got.held):
+        assert len(got.go) >= left
+
+
+def test_the_spread_leaves_a_lead_open_for_each_send_it_plans() -> None:
+    """Three invitations left and a slot freeing in three hours; ten leads whose window closes
+    in an hour (Shanghai, 17:00 there) and one whose closes in four (Karachi, 14:00). Spread
+    over the four hours, the third send would come after Shanghai closed and take the Karachi
+    lead, leaving none for the freed slot. The spread ends sooner: three go while Shanghai is
+    open, the fourth at the freed slot to Karachi."""
+    shanghai, karachi = ZoneInfo("Asia/Shanghai"), ZoneInfo("Asia/Karachi")
+    free = NOW + timedelta(hours=3)
+    leads = [cand(f"s{i}", tz=shanghai) for i in range(10)] + [cand("k", tz=karachi)]
+    for seed in range(20):
+        got = plan(
+            leads,
+            quotas={**FULL, Action.connect: QuotaStatus(3, None, "weekly_invitations", (free,))},
+            pacing=Pacing(horizon=timedelta(hours=8)),
+            rng=random.Random(seed),
+        )
+        assert [p.candidate.tz for p in got.go] == [shanghai] * 3 + [karachi]
+        assert all(is_open(OFFICE, p.candidate.tz, p.at) for p in got.go)
+        assert got.go[-1].at >= free

@@ -7,6 +7,8 @@ instead of rebuilding it, as long as nothing the plan was built from has changed
 
 - the plan is younger than `replan_every`, and no action it held for a used-up quota could go
   yet (that quota's next slot);
+- a plan with no action at all (every lead held: hours, delays, quotas) holds until the first
+  instant one of them could go: a pass woken meanwhile (a periodic sync) does not rebuild it;
 - its next action is within one human gap, or nothing it held could go yet: a pass does not
   wait longer than that gap for the next action (its worker serves the other identities), so
   the identity is woken for it, but a step that fell due meanwhile gets a new plan;
@@ -103,10 +105,12 @@ class PlanMemo:
         campaigns: frozenset[int],
         high_water: tuple[int, int],
     ) -> PlanMemo:
-        """Remember `built` (made at `now`) until its horizon, or a used-up quota's next slot."""
+        """Remember `built` (made at `now`) until its horizon, or a used-up quota's next slot;
+        a plan that sends nothing, until the first instant a lead it held could go."""
         until = now + built.pacing.horizon
+        empty = not built.plan.go
         for held in built.plan.held:
-            if held.reason is HoldReason.quota and held.earliest is not None:
+            if held.earliest is not None and (empty or held.reason is HoldReason.quota):
                 until = min(until, held.earliest)
         return cls(built, campaigns, until, high_water)
 
@@ -125,8 +129,8 @@ class PlanMemo:
         # (the actions keep their place in the plan when the sends ran late)
         if now >= self.valid_until + self.late or campaigns != self.campaigns:
             return False
-        if self.consumed >= len(self.built.plan.go):
-            return False
+        if self.built.plan.go and self.consumed >= len(self.built.plan.go):
+            return False  # every action sent (a plan that had none holds until `valid_until`)
         outbox, audit = self.high_water
         other_sends, moved = session.execute(
             _CHANGED,

@@ -563,6 +563,8 @@ class Engine:
         plan = memo.plan()
         report.plan = plan
         if not plan.go or self.stopping:
+            if not plan.go and not self.dry_run:
+                self._memos[identity.id] = memo  # nothing to send: kept until a hold ends
             return built
         first = plan.go[0]
         if first.at > self._now() + built.pacing.max_gap and not self.dry_run:
@@ -662,7 +664,7 @@ class Engine:
             memo is not None
             and reuse
             and memo.usable(session, identity_id=identity.id, now=now, campaigns=ids)
-            and _still_open(memo.plan().go[0], campaigns, now)
+            and (not memo.plan().go or _still_open(memo.plan().go[0], campaigns, now))
             and not memo.overtaken(now)
         ):
             return memo

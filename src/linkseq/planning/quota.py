@@ -151,9 +151,18 @@ class QuotaStatus:
     remaining: int
     next_slot_at: datetime | None  # None: never (a limit of 0) — set only when remaining == 0
     binding: str  # name of the tightest limit, for `leads why`
-    # when the binding window frees its used slots (sorted): the pacing spreads over the day
-    # what may go before the window's end, not only what is left now
+    # when each send beyond `remaining` fits, as used slots free in every window at once
+    # (sorted): the pacing spreads over the day what may go before the window's end, and a
+    # plan sends at a slot's instant instead of waiting for it to be planned anew
     frees: tuple[datetime, ...] = ()
+
+    def fits(self, k: int, now: datetime) -> datetime | None:
+        """When a (k+1)-th send from `now` fits: now while `remaining` allows it, then as the
+        used slots free (None: no slot known for it)."""
+        if k < self.remaining:
+            return now
+        j = k - self.remaining
+        return self.frees[j] if j < len(self.frees) else None
 
     def by(self, at: datetime) -> int:
         """Sends this status allows between now and `at`, as used slots free (an estimate for
@@ -172,15 +181,40 @@ class RemoteLimit:
     next_slot_at: datetime | None = None
 
 
+def _combined_frees(statuses: Sequence[QuotaStatus], least: int) -> tuple[datetime, ...]:
+    """When each send beyond the `least` remaining fits in every window at once: the latest of
+    the windows' own slots for it. It stops at the first send some window is not known to free
+    a slot for (a postponement, an answer of Edges without times)."""
+    out: list[datetime] = []
+    k = least
+    while True:
+        latest: datetime | None = None
+        for status in statuses:
+            if k < status.remaining:
+                continue
+            at = status.fits(k, datetime.min)
+            if at is None:
+                return tuple(out)
+            latest = at if latest is None else max(latest, at)
+        if latest is None:  # cannot happen: `least` is some status's remaining
+            return tuple(out)
+        out.append(latest)
+        k += 1
+
+
 def _combine(statuses: Sequence[QuotaStatus]) -> QuotaStatus:
-    """The most conservative of several statuses: least remaining, latest next slot."""
+    """The most conservative of several statuses: least remaining, latest next slot, and the
+    slots every window frees together."""
+    if len(statuses) == 1:
+        return statuses[0]
     tight = min(statuses, key=lambda s: s.remaining)
+    frees = _combined_frees(statuses, tight.remaining)
     if tight.remaining > 0:
-        return tight
+        return replace(tight, frees=frees)
     blocked = [s for s in statuses if s.remaining == 0]
     if any(s.next_slot_at is None for s in blocked):
-        return next(s for s in blocked if s.next_slot_at is None)
-    return max(blocked, key=lambda s: s.next_slot_at or datetime.min)
+        return replace(next(s for s in blocked if s.next_slot_at is None), frees=())
+    return replace(max(blocked, key=lambda s: s.next_slot_at or datetime.min), frees=frees)
 
 
 def _window_status(

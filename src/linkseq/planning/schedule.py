@@ -9,7 +9,7 @@ candidate names the reason: paused identity, cooldown, delay, hours (now), quota
 from __future__ import annotations
 
 import random
-from collections import deque
+from collections import Counter, deque
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, tzinfo
@@ -137,6 +137,22 @@ class _Hours:
         return self._next[key]
 
 
+def _spread_end(closes: Counter[datetime], sends: int) -> datetime:
+    """The end of the window an action's `sends` are spread over: the last close of its ready
+    leads' windows, or sooner, the latest instant until which as many leads as sends stay open
+    (each send needs a lead still open when it goes: a few leads in a zone that closes late
+    do not draw the day's sends past the close of the zone that holds the rest)."""
+    open_until = 0
+    for close in sorted(closes, reverse=True):
+        open_until += closes[close]
+        if open_until >= sends:
+            return close
+    return min(closes)
+
+
+_NO_QUOTA = QuotaStatus(0, None, "no_quota")  # an action without a quota entry never goes
+
+
 def _quota_hold(
     c: Candidate,
     statuses: Iterable[QuotaStatus | None],
@@ -213,9 +229,13 @@ def plan_identity_pass(
     # spread over the day does not hold another back. Messages are not spread: they go first
     # (the order rule), in bursts after one conversations sync (the runner), at the times
     # their steps fall due.
-    day_end: dict[Action, datetime] = {}
+    closes: dict[Action, Counter[datetime]] = {}
     for c in ready:
-        day_end[c.action] = max(day_end.get(c.action, now), hours.close_now(c, now))
+        closes.setdefault(c.action, Counter())[hours.close_now(c, now)] += 1
+    day_end = {
+        a: _spread_end(found, quotas[a].by(max(found)) if a in quotas else 0)
+        for a, found in closes.items()
+    }
     spread = {a for a in day_end if pacing.spread and a in quotas and a is not Action.message}
 
     def paced(action: Action, after: datetime) -> datetime:
@@ -250,11 +270,31 @@ def plan_identity_pass(
     for rank, c in enumerate(ordered):
         queues.setdefault(c.action, deque()).append((rank, c))
 
+    horizon = now + pacing.horizon
+
+    def fits(action: Action, c: Candidate) -> datetime | None:
+        """When the pass's next send of `action` to `c` fits the identity's limits and the
+        campaign's cap, counting the slots their windows free (None: none within the
+        horizon). A plan sends at a freed slot's instant: it is not planned anew for it."""
+        at = now
+        cap_key = (c.campaign, action)
+        for status, spent in (
+            (quotas.get(action, _NO_QUOTA), used.get(action, 0)),
+            (caps.get(cap_key), used_campaign.get(cap_key, 0)),
+        ):
+            if status is None:
+                continue
+            free = status.fits(spent, now)
+            if free is None or free > horizon:
+                return None
+            at = max(at, free)
+        return at
+
     def turn(action: Action) -> tuple[datetime, int]:
-        return max(slot, cadence.get(action, now)), queues[action][0][0]
+        rank, head = queues[action][0]
+        return max(slot, cadence.get(action, now), fits(action, head) or now), rank
 
     go: list[Planned] = []
-    horizon = now + pacing.horizon
     while queues:
         action = min(queues, key=turn)
         _, c = queues[action].popleft()
@@ -262,12 +302,19 @@ def plan_identity_pass(
             del queues[action]
         at = max(slot, cadence.get(action, now))
         cap_key = (c.campaign, action)
-        quota_hold = _quota_hold(
-            c,
-            (quotas.get(action, QuotaStatus(0, None, "no_quota")), caps.get(cap_key)),
-            (used.get(action, 0), used_campaign.get(cap_key, 0)),
-            at,
+        free = fits(action, c)
+        quota_hold = (
+            _quota_hold(
+                c,
+                (quotas.get(action, _NO_QUOTA), caps.get(cap_key)),
+                (used.get(action, 0), used_campaign.get(cap_key, 0)),
+                at,
+            )
+            if free is None
+            else None
         )
+        if free is not None:
+            at = max(at, free)
         if quota_hold is not None:
             held.append(quota_hold)
         elif at > horizon:
