@@ -22,7 +22,9 @@ CLOSE = datetime(2026, 1, 5, 18, 0, tzinfo=UTC)  # Monday 18:00 in London (UTC i
 
 def test_a_late_pass_sends_nothing_from_a_kept_plan_after_the_close(tmp_path: Path) -> None:
     london = [person(f"lon{i}-x") for i in range(70)]
-    new_york = [person(f"nyc{i}-x", timezone="America/New_York") for i in range(10)]
+    # as many New York leads as the day's visits: the spread runs to New York's close, so a
+    # London visit is planned in London's last hour (with fewer, it ends at London's close)
+    new_york = [person(f"nyc{i}-x", timezone="America/New_York") for i in range(20)]
     spec = campaign_spec(steps=[{"id": "visit", "type": "visit"}])
     spec["schedule"]["timezone"] = "lead"
     h = Harness(
