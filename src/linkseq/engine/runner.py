@@ -577,14 +577,14 @@ class Engine:
             return built
         started = self._now()
         woke = started if waits else since  # a message's sync must come after this instant
-        burst = [first.candidate] + [
-            c
-            for c in [p.candidate for p in plan.go[1:]]
-            + [h.candidate for h in plan.held if h.reason is HoldReason.pacing]
-            if c.kind in _MESSAGE_KINDS
-        ]
-        if first.candidate.kind not in _MESSAGE_KINDS or self.dry_run:
-            burst = [first.candidate]
+        burst = [first.candidate]
+        if first.candidate.kind in _MESSAGE_KINDS and not self.dry_run:
+            burst += [
+                c
+                for c in [p.candidate for p in plan.go[1:]]
+                + [h.candidate for h in plan.held if h.reason is HoldReason.pacing]
+                if c.kind in _MESSAGE_KINDS
+            ]
         schedules = {info.name: info.schedule for info in campaigns.values()}
         pacing = campaign_pacing(campaigns)
         rng = pass_rng(identity.uid, self._now())
