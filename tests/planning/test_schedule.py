@@ -428,3 +428,32 @@ def test_the_spread_leaves_a_lead_open_for_each_send_it_plans() -> None:
         assert [p.candidate.tz for p in got.go] == [shanghai] * 3 + [karachi]
         assert all(is_open(OFFICE, p.candidate.tz, p.at) for p in got.go)
         assert got.go[-1].at >= free
+
+
+def test_edges_unknown_sends_keep_a_plan_from_sending_at_the_local_windows_freed_slots() -> None:
+    """Edges counted five invitations linkseq did not send (another tool): they stay in its 24 h
+    window until the observation's window ends, and the local windows' freed slots do not count
+    them. The plan sends what is left now (two) and waits for the rest; it does not place sends
+    at the weekly cap's slots freeing a minute apart (ten, the sixth over Edges' 25)."""
+    from linkseq.planning.quota import DAY, WEEK, AccountLevel, RemoteLimit, quota_status
+
+    daily = [NOW - timedelta(hours=h) for h in range(1, 16)]  # 15 in the last 24 h
+    weekly = [NOW - WEEK + timedelta(minutes=5 + m) for m in range(83)]  # freeing one a minute
+    remote = RemoteLimit(DAY, 25, 5, NOW - timedelta(minutes=1))  # 20 counted: 5 unknown
+    status = quota_status(
+        action=Action.connect,
+        level=AccountLevel.classic,
+        now=NOW,
+        sent_times=sorted(daily + weekly),
+        first_sync_at=NOW - 30 * DAY,
+        remote=remote,
+    )
+    assert status.remaining == 2
+    assert status.fits(2, NOW) is None
+    got = plan(
+        [cand(f"l{i}") for i in range(30)],
+        quotas={**FULL, Action.connect: status},
+        pacing=Pacing(spread=False, horizon=timedelta(hours=3)),
+    )
+    assert len(got.go) == 2
+    assert {h.reason for h in got.held} == {HoldReason.quota}

@@ -600,7 +600,7 @@ class Engine:
                 if not self._wait_until(session, identity, self._now() + draw_gap(pacing, rng)):
                     break
                 woke = self._now()
-                if not self._message_room(session, identity, campaigns):
+                if not self._message_room(session, identity, campaigns, candidate.campaign):
                     break
             # the lead's hours now, when the send goes (a pass can come late to its plan)
             if not is_open(schedules[candidate.campaign], candidate.tz, self._now()):
@@ -708,12 +708,18 @@ class Engine:
         session: Session,
         identity: Identity,
         campaigns: dict[int, CampaignInfo],
+        campaign: str,
     ) -> bool:
-        """True while the identity may still send a message now (limits recomputed)."""
-        quotas, _ = identity_quotas(
-            session, identity=identity, now=self._now(), config=self.config, campaign_caps={}
+        """True while the identity may still send a message of `campaign` now: its limits and
+        the campaign's own cap recomputed (a plan may place a message at the instant a used-up
+        cap frees a slot; a burst sends its messages sooner, so each is checked now)."""
+        caps = {cid: info.caps() for cid, info in campaigns.items() if info.name == campaign}
+        quotas, capped = identity_quotas(
+            session, identity=identity, now=self._now(), config=self.config, campaign_caps=caps
         )
-        return quotas[Action.message].remaining > 0
+        if quotas[Action.message].remaining <= 0:
+            return False
+        return all(q.remaining > 0 for (_, a), q in capped.items() if a is Action.message)
 
     def _fresh_conversations(
         self,

@@ -264,7 +264,9 @@ def apply_remote_limits(
         return QuotaStatus(0, expires, "edges")
     if left < local.remaining:
         return QuotaStatus(left, None, "edges")
-    return local
+    # the local windows' freed slots do not count the unknown sends, which stay in Edges'
+    # window until `expires`: no send is placed at them while those are there
+    return replace(local, frees=()) if unknown else local
 
 
 def quota_status(
