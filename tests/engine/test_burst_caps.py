@@ -13,9 +13,10 @@ from pathlib import Path
 import sqlalchemy as sa
 
 from linkseq.engine.planner import active_campaigns
-from linkseq.store.enums import ActionKind, ActionStatus
-from linkseq.store.models import Campaign, Enrollment, Identity, OutboxAction
+from linkseq.store.enums import ActionKind
+from linkseq.store.models import Campaign, Enrollment, Identity
 from tests.engine.harness import Harness, campaign_spec, person
+from tests.store.factories import add_sent
 
 
 def test_a_burst_message_waits_for_its_campaigns_cap_not_only_the_identitys(
@@ -38,19 +39,13 @@ def test_a_burst_message_waits_for_its_campaigns_cap_not_only_the_identitys(
             assert h.engine._message_room(session, identity, campaigns, "capped")
             now = h.clock.now()
             for i in range(2):  # the capped campaign's two messages of the day
-                at = now - timedelta(hours=1, minutes=i)
-                session.add(
-                    OutboxAction(
-                        enrollment_id=enrollment.id,
-                        identity_id=identity.id,
-                        kind=ActionKind.MESSAGE,
-                        idempotency_key=f"cap-{i}",
-                        status=ActionStatus.SENT,
-                        request={},
-                        sent_at=at,
-                        created_at=at,
-                        updated_at=at,
-                    )
+                add_sent(
+                    session,
+                    identity_id=identity.id,
+                    kind=ActionKind.MESSAGE,
+                    at=now - timedelta(hours=1, minutes=i),
+                    key=f"cap-{i}",
+                    enrollment_id=enrollment.id,
                 )
             session.commit()
             assert not h.engine._message_room(session, identity, campaigns, "capped")

@@ -9,25 +9,15 @@ from sqlalchemy.orm import Session
 from linkseq.engine.config import EngineConfig
 from linkseq.engine.quotas import identity_quotas
 from linkseq.planning.quota import Action
-from linkseq.store.enums import ActionKind, ActionStatus
-from linkseq.store.models import OutboxAction
-from tests.store.factories import T0, add_identity
+from linkseq.store.enums import ActionKind
+from tests.store.factories import T0, add_identity, add_sent
 
 
 def _sent(session: Session, identity_id: int, kind: ActionKind, days_ago: int, n: int) -> None:
     for i in range(n):
         at = T0 - timedelta(days=days_ago, minutes=i)
-        session.add(
-            OutboxAction(
-                identity_id=identity_id,
-                kind=kind,
-                idempotency_key=f"{kind.value}-{days_ago}-{i}",
-                status=ActionStatus.SENT,
-                request={},
-                sent_at=at,
-                created_at=at,
-                updated_at=at,
-            )
+        add_sent(
+            session, identity_id=identity_id, kind=kind, at=at, key=f"{kind.value}-{days_ago}-{i}"
         )
     session.commit()
 

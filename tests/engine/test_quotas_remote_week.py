@@ -19,25 +19,14 @@ from sqlalchemy.orm import Session
 from linkseq.engine.config import EngineConfig
 from linkseq.engine.quotas import identity_quotas
 from linkseq.planning.quota import Action, RemoteLimit
-from linkseq.store.enums import ActionKind, ActionStatus
-from linkseq.store.models import OutboxAction
-from tests.store.factories import T0, add_identity
+from linkseq.store.enums import ActionKind
+from tests.store.factories import T0, add_identity, add_sent
 
 
 def _invitations(session: Session, identity_id: int, at: list[timedelta]) -> None:
     for i, ago in enumerate(at):
-        stamp = T0 - ago
-        session.add(
-            OutboxAction(
-                identity_id=identity_id,
-                kind=ActionKind.CONNECT,
-                idempotency_key=f"connect-{i}",
-                status=ActionStatus.SENT,
-                request={},
-                sent_at=stamp,
-                created_at=stamp,
-                updated_at=stamp,
-            )
+        add_sent(
+            session, identity_id=identity_id, kind=ActionKind.CONNECT, at=T0 - ago, key=f"c-{i}"
         )
     session.commit()
 

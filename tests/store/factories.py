@@ -6,8 +6,10 @@ from datetime import UTC, datetime
 
 from sqlalchemy.orm import Session
 
+from linkseq.store import enums
 from linkseq.store.enums import EnrollmentState, IdentityLevel, IdentityStatus
 from linkseq.store.models import Campaign, CampaignIdentity, Enrollment, Identity, Lead
+from linkseq.store.models.outbox import OutboxAction
 
 T0 = datetime(2026, 1, 5, 8, 0, tzinfo=UTC)
 
@@ -78,3 +80,28 @@ def add_enrollment(
     session.add(enrollment)
     session.flush()
     return enrollment
+
+
+def add_sent(
+    session: Session,
+    *,
+    identity_id: int,
+    kind: enums.ActionKind,
+    at: datetime,
+    key: str,
+    enrollment_id: int | None = None,
+) -> OutboxAction:
+    """An outreach action that reached LinkedIn at `at` (counted by the quotas)."""
+    action = OutboxAction(
+        enrollment_id=enrollment_id,
+        identity_id=identity_id,
+        kind=kind,
+        idempotency_key=key,
+        status=enums.ActionStatus.SENT,
+        request={},
+        sent_at=at,
+        created_at=at,
+        updated_at=at,
+    )
+    session.add(action)
+    return action
