@@ -159,10 +159,13 @@ class QuotaStatus:
     def fits(self, k: int, now: datetime) -> datetime | None:
         """When a (k+1)-th send from `now` fits: now while `remaining` allows it, then as the
         used slots free (None: no slot known for it)."""
-        if k < self.remaining:
-            return now
+        return now if k < self.remaining else self.freed(k)
+
+    def freed(self, k: int) -> datetime | None:
+        """When the used slot for a (k+1)-th send frees, `k` at or past `remaining` (None: no
+        slot known for it)."""
         j = k - self.remaining
-        return self.frees[j] if j < len(self.frees) else None
+        return self.frees[j] if 0 <= j < len(self.frees) else None
 
     def by(self, at: datetime) -> int:
         """Sends this status allows between now and `at`, as used slots free (an estimate for
@@ -188,17 +191,11 @@ def _combined_frees(statuses: Sequence[QuotaStatus], least: int) -> tuple[dateti
     out: list[datetime] = []
     k = least
     while True:
-        latest: datetime | None = None
-        for status in statuses:
-            if k < status.remaining:
-                continue
-            at = status.fits(k, datetime.min)
-            if at is None:
-                return tuple(out)
-            latest = at if latest is None else max(latest, at)
-        if latest is None:  # cannot happen: `least` is some status's remaining
+        slots = [status.freed(k) for status in statuses if k >= status.remaining]
+        known = [at for at in slots if at is not None]
+        if not known or len(known) < len(slots):
             return tuple(out)
-        out.append(latest)
+        out.append(max(known))
         k += 1
 
 

@@ -303,21 +303,18 @@ def plan_identity_pass(
         at = max(slot, cadence.get(action, now))
         cap_key = (c.campaign, action)
         free = fits(action, c)
-        quota_hold = (
-            _quota_hold(
+        if free is None:  # no slot within the horizon: held for the quota, with its next slot
+            quota_hold = _quota_hold(
                 c,
                 (quotas.get(action, _NO_QUOTA), caps.get(cap_key)),
                 (used.get(action, 0), used_campaign.get(cap_key, 0)),
                 at,
             )
-            if free is None
-            else None
-        )
-        if free is not None:
-            at = max(at, free)
-        if quota_hold is not None:
+            assert quota_hold is not None  # a limit `fits` found used up holds it
             held.append(quota_hold)
-        elif at > horizon:
+            continue
+        at = max(at, free)
+        if at > horizon:
             held.append(Held(c, HoldReason.pacing, at))
         elif at > now and not is_open(hours.schedule(c), c.tz, at):
             held.append(Held(c, HoldReason.hours, next_open(hours.schedule(c), c.tz, at)))
