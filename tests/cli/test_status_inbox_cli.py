@@ -34,7 +34,9 @@ def test_status_shows_the_funnel_and_a_forecast(simulated_db: str) -> None:
     forecast = data["forecast"]
     left = sum(funnel["states"].get(s, 0) for s in ("new", "ready"))
     assert forecast["leads_not_contacted"] == left
-    assert forecast["invitations_per_day"] > 0
+    assert forecast["first_contact"] == "connect"
+    assert forecast["per_day"] > 0
+    assert 0 <= forecast["today_left"] <= forecast["per_day"]
     if left:
         assert datetime.fromisoformat(forecast["everyone_contacted_by"])
     text = run("campaigns", "status", name)
@@ -47,7 +49,11 @@ def test_paused_campaign_has_no_forecast(simulated_db: str) -> None:
     name = _campaign_name(simulated_db)
     engine = build_engine(simulated_db)
     with session_factory(engine)() as session:
-        session.execute(sa.text("UPDATE enrollments SET state = 'ready' WHERE state = 'invited'"))
+        session.execute(
+            sa.text(
+                "UPDATE enrollments SET state = 'ready', invited_at = NULL WHERE state = 'invited'"
+            )
+        )
         session.commit()
     engine.dispose()
     assert run("campaigns", "pause", name).exit_code == 0

@@ -8,7 +8,9 @@ from datetime import UTC, datetime, timedelta
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from linkseq.explain import explain_lead
+from linkseq.engine.explain import explain_lead
+from linkseq.engine.planner import active_campaigns
+from linkseq.planning.hours import is_open, next_open
 from linkseq.planning.schedule import HoldReason
 from linkseq.store import build_engine, session_factory
 from linkseq.store.enums import CampaignStatus, EnrollmentState, IdentityStatus
@@ -49,7 +51,14 @@ def test_why_explains_each_state(simulated_db: str) -> None:
         early = enrollment.next_action_at - timedelta(hours=2)
         [item] = explain_lead(session, lead, now=early)
         assert item["verdict"]["hold"] == "delay"
-        assert item["verdict"]["at"] == enrollment.next_action_at
+        # it goes once due, within the working hours of the lead's zone
+        due = enrollment.next_action_at
+        identity = session.get(Identity, enrollment.identity_id)
+        assert identity is not None
+        info = active_campaigns(session, identity.id)[enrollment.campaign_id]
+        tz = info.zone(lead.timezone, identity.timezone)
+        opens = due if is_open(info.schedule, tz, due) else next_open(info.schedule, tz, due)
+        assert item["verdict"]["at"] == opens
         replied, _ = _lead_in(session, EnrollmentState.REPLIED)
         assert explain_lead(session, replied, now=sunday)[0]["verdict"]["status"] == "done"
         invited, _ = _lead_in(session, EnrollmentState.INVITED)

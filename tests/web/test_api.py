@@ -8,6 +8,7 @@ import sqlalchemy as sa
 from fastapi.testclient import TestClient
 
 from linkseq.demo.simulation import Simulation, funnel
+from linkseq.engine.explain import explain
 from linkseq.store.enums import ActionKind, ActionStatus, CampaignStatus
 from linkseq.store.models import (
     AuditEvent,
@@ -252,3 +253,18 @@ def test_openapi_describes_the_api(client: TestClient) -> None:
     for path in ("/api/campaigns", "/api/leads", "/api/threads/{thread_id}/reply"):
         assert path in spec["paths"]
     assert "/campaigns" not in spec["paths"]  # pages are not part of the API
+
+
+def test_the_lead_page_says_what_leads_why_says(client: TestClient, sim: Simulation) -> None:
+    """One explainer: the web's "why it waits" is `leads why`'s answer, for every enrollment."""
+    now = sim.clock.now()
+    holds = set()
+    with sim.sessions() as session:
+        enrollments = list(session.scalars(sa.select(Enrollment).order_by(Enrollment.id)))
+        answers = {e.id: explain(session, e.id, now) for e in enrollments}
+    for enrollment in enrollments:
+        [view] = client.get(f"/api/leads/{enrollment.lead_id}").json()["enrollments"]
+        answer = answers[enrollment.id]
+        assert (view["why"], view["next"]) == (answer.sentence, answer.next)
+        holds.add(answer.hold)
+    assert len(holds) >= 3, holds  # the simulation holds leads for several reasons

@@ -19,8 +19,6 @@ from linkseq.errors import InputError, NotFoundError
 from linkseq.planning.quota import AccountLevel, Action, smart_limit
 from linkseq.store.enums import (
     CampaignStatus,
-    EnrollmentState,
-    IdentityStatus,
 )
 from linkseq.store.models import (
     Campaign,
@@ -324,7 +322,6 @@ def pause_cmd(name: Annotated[str, typer.Argument(help="The campaign's name.")])
 
 
 _STAGES = STAGES
-_NOT_CONTACTED = (EnrollmentState.NEW, EnrollmentState.READY)
 
 
 def campaign_funnel(session: Session, campaign_id: int) -> dict[str, Any]:
@@ -337,57 +334,6 @@ def campaign_funnel(session: Session, campaign_id: int) -> dict[str, Any]:
     return {**{stage: counts[stage] for stage in _STAGES}, "states": dict(sorted(states.items()))}
 
 
-def _forecast(session: Session, campaign: Campaign, left: int, now: Any) -> dict[str, Any]:
-    """When every lead not yet contacted will have had its invitation, at full daily pace.
-
-    Daily capacity: per identity, the lowest of the Smart Limit for invitations, the campaign's
-    cap, and the weekly invitation cap spread over the campaign's working days. Leads' own time
-    zones are not modelled: the campaign's default zone stands for them (an estimate).
-    """
-    from zoneinfo import ZoneInfo
-
-    from linkseq.engine.config import EngineConfig
-    from linkseq.engine.steps import load_spec
-    from linkseq.planning.schedule import forecast_completion
-
-    spec = load_spec(campaign.id, campaign.spec)
-    identities = list(
-        session.scalars(
-            sa.select(Identity)
-            .join(CampaignIdentity, CampaignIdentity.identity_id == Identity.id)
-            .where(CampaignIdentity.campaign_id == campaign.id)
-        )
-    )
-    weekly = EngineConfig().weekly_invitation_cap
-    days = max(1, len(spec.schedule.days))
-    per_identity: list[int] = []
-    for identity in identities:
-        if identity.status is not IdentityStatus.ACTIVE:
-            continue
-        limit, _ = smart_limit(Action.connect, AccountLevel.parse(identity.level.value))
-        caps = [limit, weekly // days]
-        if spec.caps.connect is not None:
-            caps.append(spec.caps.connect)
-        per_identity.append(min(caps))
-    capacity = sum(per_identity)
-    zone_name = spec.schedule.fixed_timezone or spec.schedule.default_timezone
-    at = None
-    if campaign.status is CampaignStatus.ACTIVE:
-        at = forecast_completion(
-            now=now,
-            leads_left=left,
-            daily_capacity=capacity,
-            schedule=spec.schedule.working_schedule(),
-            tz=ZoneInfo(zone_name),
-        )
-    return {
-        "leads_not_contacted": left,
-        "invitations_per_day": capacity,
-        "everyone_contacted_by": at,
-        "timezone": zone_name,
-    }
-
-
 @campaigns_app.command("status")
 def status_cmd(
     name: Annotated[str, typer.Argument(help="The campaign's name.")],
@@ -397,37 +343,59 @@ def status_cmd(
 
     Example: linkseq campaigns status "Founders Q1" --json
     """
+    from linkseq.engine.config import EngineConfig
+    from linkseq.engine.explain import campaign_status
+    from linkseq.settings import Settings
+
+    settings = Settings()
+    config = EngineConfig(messages_per_day=settings.messages_per_day)
     now = clock().now()
-    with open_session(readonly=True) as session:
+    with open_session(settings, readonly=True) as session:
         campaign = session.scalars(sa.select(Campaign).where(Campaign.name == name)).first()
         if campaign is None:
             raise NotFoundError(f"no campaign named {name!r} (see `linkseq campaigns list`)")
         funnel = campaign_funnel(session, campaign.id)
-        left = sum(funnel["states"].get(s.value, 0) for s in _NOT_CONTACTED)
-        forecast = _forecast(session, campaign, left, now)
-        status = campaign.status.value
-    data = {"name": name, "status": status, "funnel": funnel, "forecast": forecast}
+        report = campaign_status(session, campaign.id, now, config=config)
+    forecast = {
+        "leads_not_contacted": report.leads_left,
+        "first_contact": report.first_contact,
+        "per_day": report.daily_capacity,
+        "today_left": report.today_left,
+        "everyone_contacted_by": report.forecast,
+        "identities": report.identities,
+    }
+    data = {"name": name, "status": report.status, "funnel": funnel, "forecast": forecast}
     if as_json:
         print_json(data)
         return
-    console.print(f"[bold]{name}[/bold] ({status})")
+    console.print(f"[bold]{name}[/bold] ({report.status})")
     table = Table("stage", "leads")
     for stage in _STAGES:
         table.add_row(stage, str(funnel[stage]))
     console.print(table)
     states = ", ".join(f"{k} {v}" for k, v in funnel["states"].items()) or "no leads"
     console.print(f"By state: {states}")
-    by = forecast["everyone_contacted_by"]
+    left, by = report.leads_left, report.forecast
+    noun = _CONTACTS.get(report.first_contact, report.first_contact)
     if left == 0:
         console.print("Every lead has been contacted.")
     elif by is None:
-        why = "the campaign is not running" if status != "active" else "no active identity"
+        why = "the campaign is not running" if report.status != "active" else "no active identity"
         console.print(f"{left} leads not contacted yet; no forecast: {why}.")
     else:
         console.print(
-            f"{left} leads not contacted yet at {forecast['invitations_per_day']} invitations "
-            f"a day: everyone contacted by {by:%Y-%m-%d %H:%M} UTC (estimate)."
+            f"{left} leads not contacted yet at {report.daily_capacity} {noun} a day "
+            f"({report.today_left} more today): everyone contacted by "
+            f"{by:%Y-%m-%d %H:%M} UTC (estimate)."
         )
+
+
+_CONTACTS = {
+    "connect": "invitations",
+    "message": "messages",
+    "inmail": "InMails",
+    "visit": "visits",
+}
 
 
 @campaigns_app.command("rebalance")

@@ -299,12 +299,13 @@ def why_cmd(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
     """Say where a lead stands in each campaign, its next action and when, and what holds it:
-    quota, hours, pacing, delay, cooldown or a paused identity (the engine's own plan, now).
+    quota, hours, pacing, delay, cooldown, a paused identity or campaign, or an invitation
+    waiting for an answer (the engine's own plan, now).
 
     Example: linkseq leads why https://www.linkedin.com/in/jane-doe
     """
     from linkseq.engine.config import EngineConfig
-    from linkseq.explain import explain_lead
+    from linkseq.engine.explain import explain_lead
 
     settings = Settings()
     config = EngineConfig(messages_per_day=settings.messages_per_day)
@@ -329,6 +330,9 @@ def why_cmd(
             at = item["next_action_at"]
             when = f", due {at:%Y-%m-%d %H:%M} UTC" if at is not None else ""
             console.print(f"  next: {step['id']} ({step['type']}){when}", markup=False)
+        label = f"{step['type']} ({step['id']})" if step is not None else None
+        if item["next"] != label:
+            console.print(f"  then: {item['next']}", markup=False)
         line = f"  {verdict['status']}: {verdict['why']}"
         if verdict["at"] is not None:
             line += f" (until {verdict['at']:%Y-%m-%d %H:%M} UTC)"

@@ -20,6 +20,7 @@ from linkseq.campaigns import CampaignSpec, ConnectStep, InmailStep, MessageStep
 from linkseq.engine.config import EngineConfig
 from linkseq.engine.funnel import campaign_funnel
 from linkseq.engine.planner import (
+    MESSAGE_KINDS,
     PLANNED_STATES,
     CampaignInfo,
     active_campaigns,
@@ -38,6 +39,7 @@ from linkseq.store.enums import (
     IdentityStatus,
 )
 from linkseq.store.models import (
+    AuditEvent,
     Campaign,
     CampaignIdentity,
     Enrollment,
@@ -45,15 +47,12 @@ from linkseq.store.models import (
     Lead,
 )
 
-__all__ = ["CampaignReport", "Explanation", "campaign_status", "explain"]
+__all__ = ["HOLDS", "CampaignReport", "Explanation", "campaign_status", "explain", "explain_lead"]
 
-_TERMINAL = {
-    EnrollmentState.REPLIED,
-    EnrollmentState.COMPLETED,
-    EnrollmentState.WITHDRAWN,
-    EnrollmentState.SKIPPED,
-    EnrollmentState.FAILED,
-}
+# What can hold a lead, in one vocabulary for `leads why`, the web's lead page and the API:
+# the planner's reasons (quota, hours, pacing, delay, cooldown, paused identity), then a campaign
+# that is not running and an invitation that waits for the lead's answer.
+HOLDS = ("quota", "hours", "pacing", "delay", "cooldown", "paused", "campaign", "acceptance")
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,14 +62,26 @@ class Explanation:
     enrollment_id: int
     lead_id: int
     campaign: str
+    campaign_status: str
     identity: str
     state: str
+    status: str  # due (goes now, or at `when`), held, waiting (for the lead), done
     next_action: str | None  # visit, invitation, first_message, follow_up, inmail, admission, …
     step_id: str | None
+    step_type: str | None
     when: datetime | None  # None: nothing planned (finished, or waiting for an unknown time)
-    hold: str | None  # quota, hours, pacing, delay, cooldown, paused (None: goes at `when`)
-    detail: str
+    hold: str | None  # one of HOLDS (None: nothing holds it)
+    why: str  # what holds it, in words
+    next: str  # what comes next, in words
+    detail: str | None = None  # the limit's window for a quota hold (daily, weekly, ramp_up, …)
     reason: str | None = None  # the last recorded reason of the enrollment
+
+    @property
+    def sentence(self) -> str:
+        """`why`, with the instant the hold ends when there is one."""
+        if self.when is not None and self.hold in _TIMED:
+            return f"{self.why}; until {_fmt(self.when)}"
+        return self.why
 
     def to_json(self) -> dict[str, Any]:
         """A JSON-ready dict (datetimes as ISO 8601)."""
@@ -79,12 +90,29 @@ class Explanation:
         return out
 
 
-def _step_name(spec: CampaignSpec, index: int, message_count: int) -> tuple[str | None, str | None]:
-    step = step_at(spec.steps, index)
-    if step is None:
-        return None, None
-    kind = step_kind(step, message_count)
-    return (kind.value if kind is not None else "wait"), step.id
+_TIMED = {"quota", "hours", "pacing", "delay", "cooldown"}
+
+
+def _fmt(at: datetime) -> str:
+    return f"{at:%Y-%m-%d %H:%M} UTC"
+
+
+_HELD_WORDS = {
+    HoldReason.quota: "a limit is used up",
+    HoldReason.hours: "outside the working hours in the lead's time zone",
+    HoldReason.pacing: "after the identity's other planned actions (pacing)",
+    HoldReason.delay: "the step's delay has not elapsed",
+    HoldReason.cooldown: "a recent conversation (3-day cooldown)",
+    HoldReason.paused: "the identity is paused",
+}
+
+
+def _held_words(held: Held) -> str:
+    words = _HELD_WORDS.get(held.reason, held.reason.value)
+    zone = getattr(held.candidate.tz, "key", None)
+    if held.reason is HoldReason.hours and zone:
+        return f"{words} ({zone})"
+    return words
 
 
 def explain(
@@ -94,7 +122,11 @@ def explain(
     *,
     config: EngineConfig | None = None,
 ) -> Explanation:
-    """Explain one enrollment at `now`; raises `NotFoundError` when it does not exist."""
+    """Explain one enrollment at `now`; raises `NotFoundError` when it does not exist.
+
+    A lead the engine plans (ready, connected, messaged) is explained by the plan the identity's
+    next pass would build (`planner.build_plan`): what it says is what the engine will do.
+    """
     cfg = config or EngineConfig()
     enrollment = session.get(Enrollment, enrollment_id)
     if enrollment is None:
@@ -104,70 +136,120 @@ def explain(
     assert campaign is not None
     assert identity is not None
     spec = load_spec(campaign.id, campaign.spec)
-    kind, step_id = _step_name(spec, enrollment.step_index, enrollment.message_count)
+    step = step_at(spec.steps, enrollment.step_index)
+    found = step_kind(step, enrollment.message_count) if step is not None else None
+    kind = found.value if found is not None else ("wait" if step is not None else None)
+    label = f"{step.type} ({step.id})" if step is not None else "nothing"
 
     def answer(
-        next_action: str | None, when: datetime | None, hold: str | None, detail: str
+        status: str,
+        why: str,
+        *,
+        hold: str | None = None,
+        when: datetime | None = None,
+        nxt: str = label,
+        action: str | None = kind,
+        detail: str | None = None,
     ) -> Explanation:
         return Explanation(
             enrollment_id=enrollment.id,
             lead_id=enrollment.lead_id,
             campaign=campaign.name,
+            campaign_status=campaign.status.value,
             identity=identity.name,
             state=enrollment.state.value,
-            next_action=next_action,
-            step_id=step_id if next_action == kind else None,
+            status=status,
+            next_action=action,
+            step_id=step.id if step is not None and action == kind else None,
+            step_type=step.type if step is not None and action == kind else None,
             when=when,
             hold=hold,
+            why=why,
+            next=nxt,
             detail=detail,
             reason=enrollment.reason,
         )
 
     state = enrollment.state
-    if state in _TERMINAL:
-        return answer(None, None, None, f"finished ({state.value}): {enrollment.reason or ''}")
-    if identity.status is not IdentityStatus.ACTIVE:
-        why = identity.status_reason or identity.status.value
-        return answer(kind, None, HoldReason.paused.value, f"identity {identity.name} is {why}")
-    if state is EnrollmentState.PAUSED:
-        return answer(kind, None, HoldReason.paused.value, enrollment.reason or "paused")
+    if state.is_terminal:
+        return answer(
+            "done",
+            f"{state.value}: {enrollment.reason or 'finished'}",
+            nxt="nothing: automation has ended",
+            action=None,
+        )
+    if identity.status is not IdentityStatus.ACTIVE or state is EnrollmentState.PAUSED:
+        if identity.status is IdentityStatus.ACTIVE:
+            why = f"paused: {enrollment.reason or 'paused'}"
+        else:
+            why = f"identity {identity.name!r} is {identity.status.value}"
+            if identity.status_reason:
+                why += f" ({identity.status_reason})"
+            why += f"; `linkseq identities reconnect {identity.name!r}`"
+        back = enrollment.paused_from_state
+        nxt = (
+            f"resumes as {back.value} when the LinkedIn session is back"
+            if state is EnrollmentState.PAUSED and back is not None
+            else label
+        )
+        return answer("held", why, hold=HoldReason.paused.value, nxt=nxt)
     if campaign.status is not CampaignStatus.ACTIVE:
-        return answer(kind, None, HoldReason.paused.value, f"campaign is {campaign.status.value}")
+        return answer(
+            "held",
+            f"campaign {campaign.name!r} is {campaign.status.value}; "
+            f"`linkseq campaigns start {campaign.name!r}`",
+            hold="campaign",
+            nxt=f"{label} once started",
+        )
     due = enrollment.next_action_at
     if state is EnrollmentState.NEW:
+        checks = "admission checks (DNC, duplicates, history)"
         if due is not None and due > now:
             return answer(
-                "admission",
-                due,
-                HoldReason.cooldown.value,
-                "a conversation in the last 3 days: checked again when the cooldown ends",
+                "held",
+                "a recent conversation (3-day cooldown)",
+                hold=HoldReason.cooldown.value,
+                when=due,
+                nxt=checks,
+                action="admission",
             )
-        return answer("admission", due or now, None, "checked at the identity's next pass")
+        return answer(
+            "due", f"{checks} at the identity's next pass", when=due or now, action="admission"
+        )
     if state is EnrollmentState.INVITED:
         _, on_timeout = invite_timeout(spec.steps, enrollment.step_index)
         return answer(
-            f"invitation_timeout:{on_timeout}",
-            due,
-            HoldReason.delay.value,
-            "waiting for the invitation to be accepted"
-            + (f"; times out ({on_timeout}) at {due:%Y-%m-%d %H:%M}Z" if due else ""),
+            "waiting",
+            "waiting for the invitation to be accepted",
+            hold="acceptance",
+            when=due,
+            nxt=f"first message once accepted; {on_timeout} at "
+            + (_fmt(due) if due is not None else "the timeout"),
+            action=f"invitation_timeout:{on_timeout}",
         )
-    if state not in PLANNED_STATES or due is None or kind is None:
-        return answer(kind, due, None, enrollment.reason or "nothing planned")
+    if state not in PLANNED_STATES or due is None or found is None:
+        return answer("held", f"held: {enrollment.reason or 'nothing planned'}")
     campaigns = active_campaigns(session, identity.id)
     built = build_plan(session, identity, campaigns, now=now, config=cfg)
     verdict = built.plan.why(str(enrollment.id))
+    burst = found in MESSAGE_KINDS
+    goes = "with the identity's next burst of messages, after a conversations sync"
     if isinstance(verdict, Planned):
         if verdict.at <= now:
-            return answer(kind, verdict.at, None, "goes now")
-        return answer(
-            kind,
-            verdict.at,
-            HoldReason.pacing.value,
-            "planned: waiting for the gap after the identity's previous action",
-        )
+            why = f"due now: goes {goes}" if burst else "due now: goes at the identity's next pass"
+        else:
+            why = f"planned for {_fmt(verdict.at)}, at the identity's pace"
+        return answer("due", why, when=verdict.at)
     if isinstance(verdict, Held):
-        return answer(kind, verdict.earliest, verdict.reason.value, _held_detail(verdict))
+        return answer(
+            "held",
+            _held_words(verdict),
+            hold=verdict.reason.value,
+            when=verdict.earliest,
+            detail=verdict.detail or None,
+        )
+    if due <= now:  # due, yet beyond the candidates one pass reads: behind the others
+        return answer("held", "in the queue behind the identity's other due leads", hold="pacing")
     # due beyond this pass's horizon: the step's delay, then the hours of the lead's zone
     info = campaigns.get(campaign.id)
     when = due
@@ -176,25 +258,56 @@ def explain(
         tz = _zone_of(info, lead, identity)
         if not is_open(info.schedule, tz, due):
             when = next_open(info.schedule, tz, due)
-    return answer(
-        kind, when, HoldReason.delay.value, f"the step's delay ends at {due:%Y-%m-%d %H:%M}Z"
-    )
+    return answer("held", _HELD_WORDS[HoldReason.delay], hold=HoldReason.delay.value, when=when)
 
 
 def _zone_of(info: CampaignInfo, lead: Lead | None, identity: Identity) -> Any:
     return info.zone(lead.timezone if lead is not None else None, identity.timezone)
 
 
-def _held_detail(held: Held) -> str:
-    words = {
-        HoldReason.quota: f"a limit is used up ({held.detail or 'quota'})",
-        HoldReason.hours: "outside the working hours in the lead's time zone",
-        HoldReason.pacing: "after the identity's other planned actions (pacing)",
-        HoldReason.delay: "the step's delay has not elapsed",
-        HoldReason.cooldown: "a conversation in the last 3 days",
-        HoldReason.paused: "the identity is paused",
-    }
-    return words.get(held.reason, held.reason.value)
+def explain_lead(
+    session: Session, lead: Lead, *, now: datetime, config: EngineConfig | None = None
+) -> list[dict[str, Any]]:
+    """`leads why`: each enrollment of the lead explained, with its last five audit events."""
+    enrollments = session.scalars(
+        sa.select(Enrollment).where(Enrollment.lead_id == lead.id).order_by(Enrollment.id)
+    ).all()
+    out = []
+    for enrollment in enrollments:
+        e = explain(session, enrollment.id, now, config=config)
+        history = session.scalars(
+            sa.select(AuditEvent)
+            .where(AuditEvent.enrollment_id == enrollment.id)
+            .order_by(AuditEvent.at.desc(), AuditEvent.id.desc())
+            .limit(5)
+        ).all()
+        out.append(
+            {
+                "campaign": e.campaign,
+                "campaign_status": e.campaign_status,
+                "identity": e.identity,
+                "state": e.state,
+                "reason": e.reason,
+                "next_step": (
+                    {"id": e.step_id, "type": e.step_type} if e.step_id is not None else None
+                ),
+                "next_action": e.next_action,
+                "next_action_at": enrollment.next_action_at,
+                "verdict": {
+                    "status": e.status,
+                    "hold": e.hold,
+                    "why": e.why,
+                    "at": e.when,
+                    "detail": e.detail,
+                },
+                "next": e.next,
+                "history": [
+                    {"at": a.at, "from": a.from_state, "to": a.to_state, "reason": a.reason}
+                    for a in history
+                ],
+            }
+        )
+    return out
 
 
 # --- campaign status --------------------------------------------------------------------------
@@ -209,6 +322,7 @@ class CampaignReport:
     status: str
     funnel: dict[str, int]
     leads_left: int  # enrolled, still active, not yet contacted (no invitation or message)
+    first_contact: str  # the action that first contacts a lead: connect, message, inmail
     daily_capacity: int  # first contacts per working day, all identities together
     today_left: int  # first contacts still possible in the current (or next) window
     forecast: datetime | None  # None: no capacity (paused identities, caps at 0)
@@ -307,6 +421,7 @@ def campaign_status(
         status=campaign.status.value,
         funnel=funnel,
         leads_left=leads_left,
+        first_contact=action.value,
         daily_capacity=daily,
         today_left=today,
         forecast=forecast,

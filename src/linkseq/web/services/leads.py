@@ -2,27 +2,16 @@
 
 from __future__ import annotations
 
-import contextlib
 from datetime import datetime
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from linkseq.campaigns import CampaignSpec, MessageStep, Step, WaitStep
 from linkseq.engine.config import EngineConfig
-from linkseq.engine.quotas import identity_quotas
-from linkseq.engine.steps import load_spec, step_at
-from linkseq.errors import InputError, LinkseqError, NotFoundError
-from linkseq.planning.hours import is_open, next_open
-from linkseq.planning.quota import (
-    Action,
-)
-from linkseq.store.enums import (
-    CampaignStatus,
-    EnrollmentState,
-    IdentityStatus,
-)
+from linkseq.engine.explain import explain
+from linkseq.engine.steps import step_at
+from linkseq.errors import InputError, NotFoundError
+from linkseq.store.enums import EnrollmentState
 from linkseq.store.models import (
     AuditEvent,
     Campaign,
@@ -128,108 +117,13 @@ def _escape_like(text: str) -> str:
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
-def _zone(*names: str | None) -> ZoneInfo:
-    for name in names:
-        if name:
-            try:
-                return ZoneInfo(name)
-            except (ZoneInfoNotFoundError, ValueError):
-                continue
-    return ZoneInfo("UTC")
-
-
-def _fmt(at: datetime) -> str:
-    return f"{at:%Y-%m-%d %H:%M} UTC"
-
-
 def why_waiting(
-    session: Session,
-    *,
-    enrollment: Enrollment,
-    campaign: Campaign,
-    identity: Identity,
-    lead: Lead,
-    now: datetime,
-    config: EngineConfig,
+    session: Session, *, enrollment: Enrollment, now: datetime, config: EngineConfig
 ) -> tuple[str, str]:
-    """Why the lead waits and what comes next, in words: `(why, next)`."""
-    state = enrollment.state
-    steps = campaign_steps(campaign)
-    step = step_at(steps, enrollment.step_index)
-    label = f"{step.type} ({step.id})" if step is not None else "nothing"
-    if state.is_terminal:
-        return f"stopped: {enrollment.reason or state.value}", "nothing: automation has ended"
-    if state is EnrollmentState.PAUSED:
-        back = enrollment.paused_from_state.value if enrollment.paused_from_state else "?"
-        return (
-            f"identity {identity.name} is disconnected ({identity.status_reason or 'session'})",
-            f"resumes as {back} when the LinkedIn session is back",
-        )
-    if campaign.status is not CampaignStatus.ACTIVE:
-        return f"campaign {campaign.name!r} is {campaign.status.value}", f"{label} once started"
-    if identity.status is not IdentityStatus.ACTIVE:
-        return f"identity {identity.name} is {identity.status.value}", label
-    due = enrollment.next_action_at
-    if state is EnrollmentState.NEW:
-        if due is not None and due > now:
-            return f"cooldown until {_fmt(due)}", "admission checks (DNC, duplicates, history)"
-        return "waiting for the admission checks", "admission checks on the next pass"
-    if state is EnrollmentState.INVITED:
-        wait = step if isinstance(step, WaitStep) else None
-        after = wait.on_timeout if wait is not None else "withdraw"
-        when = _fmt(due) if due is not None else "the timeout"
-        return (
-            "waiting for the invitation to be accepted",
-            f"first message once accepted; {after} at {when}",
-        )
-    if step is None:
-        return "no step left", "completion"
-    if due is None:
-        return f"held: {enrollment.reason or 'no next action time'}", label
-    if due > now:
-        return f"the step's delay runs until {_fmt(due)}", label
-    spec: CampaignSpec | None = None
-    with contextlib.suppress(LinkseqError, ValueError):
-        spec = load_spec(campaign.id, campaign.spec)
-    action = _action_of(step)
-    if action is not None:
-        quotas, _ = identity_quotas(
-            session, identity=identity, now=now, config=config, campaign_caps={}
-        )
-        status = quotas[action]
-        if status.remaining <= 0:
-            when = _fmt(status.next_slot_at) if status.next_slot_at else "never"
-            return f"{action.value} limit reached ({status.binding}); next slot {when}", label
-    if spec is not None:
-        schedule = spec.schedule
-        tz = _zone(
-            schedule.fixed_timezone if schedule.timezone == "fixed" else None,
-            lead.timezone if schedule.timezone == "lead" else None,
-            identity.timezone if schedule.timezone != "fixed" else None,
-            schedule.default_timezone,
-        )
-        hours = schedule.working_schedule()
-        if not is_open(hours, tz, now):
-            return (
-                f"outside the lead's working hours ({tz.key}); "
-                f"opens {_fmt(next_open(hours, tz, now))}",
-                label,
-            )
-    if state in (EnrollmentState.CONNECTED, EnrollmentState.MESSAGED) and isinstance(
-        step, MessageStep
-    ):
-        return "due now: goes with the next batch of messages (after a conversations sync)", label
-    return "due now: goes on the identity's next pass, at its pace", label
-
-
-def _action_of(step: Step) -> Action | None:
-    kind = step.type
-    return {
-        "visit": Action.visit,
-        "connect": Action.connect,
-        "message": Action.message,
-        "inmail": Action.inmail,
-    }.get(kind)
+    """Why the lead waits and what comes next, in words: `(why, next)`; the engine's own answer
+    (`linkseq.engine.explain`, the same as `linkseq leads why`)."""
+    answer = explain(session, enrollment.id, now, config=config)
+    return answer.sentence, answer.next
 
 
 def lead_detail(
@@ -247,15 +141,7 @@ def lead_detail(
         .where(Enrollment.lead_id == lead_id)
         .order_by(Enrollment.id)
     ):
-        why, nxt = why_waiting(
-            session,
-            enrollment=enrollment,
-            campaign=campaign,
-            identity=identity,
-            lead=lead,
-            now=now,
-            config=config,
-        )
+        why, nxt = why_waiting(session, enrollment=enrollment, now=now, config=config)
         step = step_at(campaign_steps(campaign), enrollment.step_index)
         enrollments.append(
             EnrollmentView(
