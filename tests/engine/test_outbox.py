@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from linkseq.engine import outbox
@@ -63,3 +64,35 @@ def test_a_refused_or_voided_action_frees_its_step(session: Session) -> None:
     again = _begin(session, enrollment)
     assert again is not None
     assert again.status is ActionStatus.SENDING
+
+
+def test_a_send_without_a_response_stores_sql_null(session: Session) -> None:
+    """Reconcile marks a send it found with no response: the column is NULL, not JSON 'null'."""
+    enrollment = _enrollment(session)
+    action = _begin(session, enrollment)
+    assert action is not None
+    outbox.mark_uncertain(session, action, detail="read timeout", now=T0)
+    session.commit()
+    outbox.mark_sent(session, action, response=None, now=T0)
+    session.commit()
+    status, is_null = session.execute(
+        sa.select(OutboxAction.status, OutboxAction.response.is_(None)).where(
+            OutboxAction.id == action.id
+        )
+    ).one()
+    assert (status, is_null) == (ActionStatus.RECONCILED, True)
+    assert action.response is None
+    answered = outbox.begin(
+        session,
+        enrollment_id=enrollment.id,
+        identity_id=enrollment.identity_id,
+        step_id="visit",
+        kind=ActionKind.VISIT,
+        request={},
+        now=T0,
+    )
+    assert answered is not None
+    outbox.mark_sent(session, answered, response={"ok": True}, now=T0)
+    session.commit()
+    stored = session.scalar(sa.select(OutboxAction.response).where(OutboxAction.id == answered.id))
+    assert stored == {"ok": True}

@@ -112,7 +112,11 @@ def mark_sent(
         "sent_at": action.sent_at or now,
         "updated_at": now,
     }
-    done = session.connection().execute(_SENT, {"b_id": action.id, **values})
+    statement, params = _SENT, values
+    if response is None:  # no response (a send reconcile found): SQL NULL, not JSON 'null'
+        statement = _SENT_NO_RESPONSE
+        params = {k: v for k, v in values.items() if k != "response"}
+    done = session.connection().execute(statement, {"b_id": action.id, **params})
     if done.rowcount != 1:  # as the flush would have said
         raise StaleDataError(f"{action!r} was not found to be marked sent")
     for key, value in values.items():
@@ -159,6 +163,16 @@ _SENT = (
     sa.update(_TABLE)
     .where(_TABLE.c.id == sa.bindparam("b_id"))
     .values({name: sa.bindparam(name, type_=_TABLE.c[name].type) for name in _SENT_COLUMNS})
+)
+_SENT_NO_RESPONSE = (
+    sa.update(_TABLE)
+    .where(_TABLE.c.id == sa.bindparam("b_id"))
+    .values(
+        {
+            name: sa.null() if name == "response" else sa.bindparam(name, type_=_TABLE.c[name].type)
+            for name in _SENT_COLUMNS
+        }
+    )
 )
 _IN_FLIGHT = (
     sa.select(OutboxAction)
