@@ -72,9 +72,10 @@ def test_why_explains_each_state(simulated_db: str) -> None:
         assert identity is not None
         identity.status = IdentityStatus.DISCONNECTED
         identity.status_reason = "AUTH_EXPIRED"
-        verdict = explain_lead(session, lead, now=sunday)[0]["verdict"]
-        assert verdict["hold"] == "paused"
-        assert "reconnect" in verdict["why"]
+        [item] = explain_lead(session, lead, now=sunday)
+        assert item["verdict"]["hold"] == "paused"
+        assert "AUTH_EXPIRED" in item["verdict"]["why"]
+        assert item["fix"] == f"linkseq identities reconnect {identity.name!r}"
         session.rollback()
     engine.dispose()
 

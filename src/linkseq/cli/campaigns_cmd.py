@@ -324,12 +324,9 @@ def pause_cmd(name: Annotated[str, typer.Argument(help="The campaign's name.")])
 _STAGES = STAGES
 
 
-def campaign_funnel(session: Session, campaign_id: int) -> dict[str, Any]:
+def campaign_funnel(counts: dict[str, int]) -> dict[str, Any]:
     """One campaign's funnel (enrolled → visited → invited → accepted → messaged → replied)
-    and its leads by state, as `linkseq.engine.funnel.campaign_funnel` counts them."""
-    from linkseq.engine.funnel import campaign_funnel as count
-
-    counts = count(session, campaign_id)
+    and its leads by state, from `linkseq.engine.funnel.campaign_funnel`'s counts."""
     states = {k.split(":", 1)[1]: v for k, v in counts.items() if k.startswith("state:")}
     return {**{stage: counts[stage] for stage in _STAGES}, "states": dict(sorted(states.items()))}
 
@@ -354,8 +351,8 @@ def status_cmd(
         campaign = session.scalars(sa.select(Campaign).where(Campaign.name == name)).first()
         if campaign is None:
             raise NotFoundError(f"no campaign named {name!r} (see `linkseq campaigns list`)")
-        funnel = campaign_funnel(session, campaign.id)
         report = campaign_status(session, campaign.id, now, config=config)
+    funnel = campaign_funnel(report.funnel)
     forecast = {
         "leads_not_contacted": report.leads_left,
         "first_contact": report.first_contact,
@@ -380,12 +377,18 @@ def status_cmd(
     if left == 0:
         console.print("Every lead has been contacted.")
     elif by is None:
-        why = "the campaign is not running" if report.status != "active" else "no active identity"
+        if report.status != "active":
+            why = "the campaign is not running"
+        elif "active" not in report.identities.values():
+            why = "no active identity"
+        else:
+            why = f"the limits and caps allow no {noun} a day"
         console.print(f"{left} leads not contacted yet; no forecast: {why}.")
     else:
+        window = "today" if report.open_now else "in the next working window"
         console.print(
             f"{left} leads not contacted yet at {report.daily_capacity} {noun} a day "
-            f"({report.today_left} more today): everyone contacted by "
+            f"({report.today_left} more {window}): everyone contacted by "
             f"{by:%Y-%m-%d %H:%M} UTC (estimate)."
         )
 

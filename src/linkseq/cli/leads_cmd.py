@@ -333,12 +333,9 @@ def why_cmd(
         label = f"{step['type']} ({step['id']})" if step is not None else None
         if item["next"] != label:
             console.print(f"  then: {item['next']}", markup=False)
-        line = f"  {verdict['status']}: {verdict['why']}"
-        if verdict["at"] is not None:
-            line += f" (until {verdict['at']:%Y-%m-%d %H:%M} UTC)"
-        if verdict["detail"]:
-            line += f" [{verdict['detail']}]"
-        console.print(line, markup=False)
+        console.print(f"  {verdict['status']}: {item['sentence']}", markup=False)
+        if item["fix"]:
+            console.print(f"  fix: {item['fix']}", markup=False)
         for event in item["history"][:3]:
             console.print(
                 f"  {event['at']:%Y-%m-%d %H:%M} {event['from']} → {event['to']}: "

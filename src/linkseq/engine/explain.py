@@ -1,8 +1,9 @@
-"""Why a lead waits, and where a campaign stands: the answers of `leads why` and `campaigns status`.
+"""Why a lead waits, and where a campaign stands: the one answer of `linkseq leads why`, the web's
+lead page and `linkseq campaigns status`.
 
 Both read the database only (no Edges call, nothing written): `explain` rebuilds the plan of the
-lead's identity exactly as the next pass would (the same `planner.build_plan`), so what it says
-is what the engine will do; `campaign_status` counts the funnel and forecasts, with
+lead's identity as the next pass would (the same `planner.build_plan`, from the same inputs), so
+what it says is what the engine will do; `campaign_status` counts the funnel and forecasts, with
 `planning.schedule.forecast_completion`, when the campaign will have contacted everyone (the
 funnel itself is `linkseq.engine.funnel`).
 """
@@ -19,6 +20,7 @@ from sqlalchemy.orm import Session
 from linkseq.campaigns import CampaignSpec, ConnectStep, InmailStep, MessageStep, VisitStep
 from linkseq.engine.config import EngineConfig
 from linkseq.engine.funnel import campaign_funnel
+from linkseq.engine.limits import load_remote_limits
 from linkseq.engine.planner import (
     MESSAGE_KINDS,
     PLANNED_STATES,
@@ -29,9 +31,10 @@ from linkseq.engine.planner import (
 )
 from linkseq.engine.quotas import identity_quotas
 from linkseq.engine.steps import invite_timeout, load_spec, step_at, step_kind
+from linkseq.engine.sync import pending_invitations
 from linkseq.errors import NotFoundError
 from linkseq.planning.hours import is_open, next_open
-from linkseq.planning.quota import AccountLevel, Action, ramp_up_limit, smart_limit
+from linkseq.planning.quota import AccountLevel, Action, smart_limit
 from linkseq.planning.schedule import Held, HoldReason, Planned, forecast_completion
 from linkseq.store.enums import (
     CampaignStatus,
@@ -51,8 +54,19 @@ __all__ = ["HOLDS", "CampaignReport", "Explanation", "campaign_status", "explain
 
 # What can hold a lead, in one vocabulary for `leads why`, the web's lead page and the API:
 # the planner's reasons (quota, hours, pacing, delay, cooldown, paused identity), then a campaign
-# that is not running and an invitation that waits for the lead's answer.
-HOLDS = ("quota", "hours", "pacing", "delay", "cooldown", "paused", "campaign", "acceptance")
+# that is not running, an invitation that waits for the lead's answer, and a step that cannot be
+# written for the lead (a template variable its data lacks).
+HOLDS = (
+    "quota",
+    "hours",
+    "pacing",
+    "delay",
+    "cooldown",
+    "paused",
+    "campaign",
+    "acceptance",
+    "input",
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,20 +81,23 @@ class Explanation:
     state: str
     status: str  # due (goes now, or at `when`), held, waiting (for the lead), done
     next_action: str | None  # visit, invitation, first_message, follow_up, inmail, admission, …
-    step_id: str | None
+    step_id: str | None  # the enrollment's current step (None once it has finished)
     step_type: str | None
-    when: datetime | None  # None: nothing planned (finished, or waiting for an unknown time)
+    when: datetime | None  # when it goes (due) or the hold ends (None: not known, or never)
     hold: str | None  # one of HOLDS (None: nothing holds it)
     why: str  # what holds it, in words
     next: str  # what comes next, in words
     detail: str | None = None  # the limit's window for a quota hold (daily, weekly, ramp_up, …)
+    fix: str | None = None  # a command that lifts the hold, for the command line
     reason: str | None = None  # the last recorded reason of the enrollment
 
     @property
     def sentence(self) -> str:
         """`why`, with the instant the hold ends when there is one."""
-        if self.when is not None and self.hold in _TIMED:
+        if self.hold in _TIMED and self.when is not None:
             return f"{self.why}; until {_fmt(self.when)}"
+        if self.hold == "quota":
+            return f"{self.why}; no slot known yet"
         return self.why
 
     def to_json(self) -> dict[str, Any]:
@@ -107,11 +124,16 @@ _HELD_WORDS = {
 }
 
 
-def _held_words(held: Held) -> str:
+def _held_words(held: Held, *, batched: bool) -> str:
+    if batched:  # a due message held back until a burst of them can go (`batch_messages`)
+        return "due: waits to go in a burst of messages, after one conversations sync"
     words = _HELD_WORDS.get(held.reason, held.reason.value)
     zone = getattr(held.candidate.tz, "key", None)
     if held.reason is HoldReason.hours and zone:
         return f"{words} ({zone})"
+    if held.reason is HoldReason.quota:
+        limit = held.candidate.action.value
+        return f"{words}: {limit} ({held.detail})" if held.detail else f"{words}: {limit}"
     return words
 
 
@@ -125,7 +147,8 @@ def explain(
     """Explain one enrollment at `now`; raises `NotFoundError` when it does not exist.
 
     A lead the engine plans (ready, connected, messaged) is explained by the plan the identity's
-    next pass would build (`planner.build_plan`): what it says is what the engine will do.
+    next pass would build, from the same inputs (`planner.build_plan` with Edges' own counts and
+    the pending invitations): what it says is what the engine will do.
     """
     cfg = config or EngineConfig()
     enrollment = session.get(Enrollment, enrollment_id)
@@ -136,7 +159,8 @@ def explain(
     assert campaign is not None
     assert identity is not None
     spec = load_spec(campaign.id, campaign.spec)
-    step = step_at(spec.steps, enrollment.step_index)
+    state = enrollment.state
+    step = step_at(spec.steps, enrollment.step_index) if not state.is_terminal else None
     found = step_kind(step, enrollment.message_count) if step is not None else None
     kind = found.value if found is not None else ("wait" if step is not None else None)
     label = f"{step.type} ({step.id})" if step is not None else "nothing"
@@ -150,6 +174,7 @@ def explain(
         nxt: str = label,
         action: str | None = kind,
         detail: str | None = None,
+        fix: str | None = None,
     ) -> Explanation:
         return Explanation(
             enrollment_id=enrollment.id,
@@ -157,20 +182,20 @@ def explain(
             campaign=campaign.name,
             campaign_status=campaign.status.value,
             identity=identity.name,
-            state=enrollment.state.value,
+            state=state.value,
             status=status,
             next_action=action,
-            step_id=step.id if step is not None and action == kind else None,
-            step_type=step.type if step is not None and action == kind else None,
+            step_id=step.id if step is not None else None,
+            step_type=step.type if step is not None else None,
             when=when,
             hold=hold,
             why=why,
             next=nxt,
             detail=detail,
+            fix=fix,
             reason=enrollment.reason,
         )
 
-    state = enrollment.state
     if state.is_terminal:
         return answer(
             "done",
@@ -179,27 +204,28 @@ def explain(
             action=None,
         )
     if identity.status is not IdentityStatus.ACTIVE or state is EnrollmentState.PAUSED:
+        fix = None
         if identity.status is IdentityStatus.ACTIVE:
-            why = f"paused: {enrollment.reason or 'paused'}"
+            why = enrollment.reason or "paused"
         else:
             why = f"identity {identity.name!r} is {identity.status.value}"
             if identity.status_reason:
                 why += f" ({identity.status_reason})"
-            why += f"; `linkseq identities reconnect {identity.name!r}`"
+            fix = f"linkseq identities reconnect {identity.name!r}"
         back = enrollment.paused_from_state
         nxt = (
             f"resumes as {back.value} when the LinkedIn session is back"
             if state is EnrollmentState.PAUSED and back is not None
             else label
         )
-        return answer("held", why, hold=HoldReason.paused.value, nxt=nxt)
+        return answer("held", why, hold=HoldReason.paused.value, nxt=nxt, fix=fix)
     if campaign.status is not CampaignStatus.ACTIVE:
         return answer(
             "held",
-            f"campaign {campaign.name!r} is {campaign.status.value}; "
-            f"`linkseq campaigns start {campaign.name!r}`",
+            f"campaign {campaign.name!r} is {campaign.status.value}",
             hold="campaign",
             nxt=f"{label} once started",
+            fix=f"linkseq campaigns start {campaign.name!r}",
         )
     due = enrollment.next_action_at
     if state is EnrollmentState.NEW:
@@ -213,9 +239,7 @@ def explain(
                 nxt=checks,
                 action="admission",
             )
-        return answer(
-            "due", f"{checks} at the identity's next pass", when=due or now, action="admission"
-        )
+        return answer("due", f"{checks} at the identity's next pass", action="admission")
     if state is EnrollmentState.INVITED:
         _, on_timeout = invite_timeout(spec.steps, enrollment.step_index)
         return answer(
@@ -227,23 +251,42 @@ def explain(
             + (_fmt(due) if due is not None else "the timeout"),
             action=f"invitation_timeout:{on_timeout}",
         )
-    if state not in PLANNED_STATES or due is None or found is None:
-        return answer("held", f"held: {enrollment.reason or 'nothing planned'}")
-    campaigns = active_campaigns(session, identity.id)
-    built = build_plan(session, identity, campaigns, now=now, config=cfg)
-    verdict = built.plan.why(str(enrollment.id))
-    burst = found in MESSAGE_KINDS
-    goes = "with the identity's next burst of messages, after a conversations sync"
-    if isinstance(verdict, Planned):
-        if verdict.at <= now:
-            why = f"due now: goes {goes}" if burst else "due now: goes at the identity's next pass"
-        else:
-            why = f"planned for {_fmt(verdict.at)}, at the identity's pace"
-        return answer("due", why, when=verdict.at)
-    if isinstance(verdict, Held):
+    if state not in PLANNED_STATES or found is None:  # a wait step: the lead's move is awaited
+        return answer("waiting", enrollment.reason or state.value, when=due)
+    if due is None:  # `perform` could not write the step for this lead (`actions._request`)
+        why = (enrollment.reason or "the step cannot be written").removeprefix("held: ")
         return answer(
             "held",
-            _held_words(verdict),
+            f"{why}; the step is not tried again on its own",
+            hold="input",
+            nxt="nothing planned",
+        )
+    campaigns = active_campaigns(session, identity.id)
+    built = build_plan(
+        session,
+        identity,
+        campaigns,
+        now=now,
+        config=cfg,
+        remote=load_remote_limits(session, identity.id),
+        pending_invitations=pending_invitations(session, identity.id),
+        ahead=cfg.replan_every,
+    )
+    verdict = built.plan.why(str(enrollment.id))
+    burst = found in MESSAGE_KINDS
+    if isinstance(verdict, Planned):
+        if verdict.at > now:
+            why = f"planned for {_fmt(verdict.at)}, at the identity's pace"
+        elif burst:
+            why = "due now: goes in the identity's next burst of messages, after a sync"
+        else:
+            why = "due now: goes at the identity's next pass"
+        return answer("due", why, when=verdict.at)
+    if isinstance(verdict, Held):
+        batched = burst and verdict.reason is HoldReason.delay and due <= now
+        return answer(
+            "held",
+            _held_words(verdict, batched=batched),
             hold=verdict.reason.value,
             when=verdict.earliest,
             detail=verdict.detail or None,
@@ -291,6 +334,7 @@ def explain_lead(
                 "next_step": (
                     {"id": e.step_id, "type": e.step_type} if e.step_id is not None else None
                 ),
+                "fix": e.fix,
                 "next_action": e.next_action,
                 "next_action_at": enrollment.next_action_at,
                 "verdict": {
@@ -301,6 +345,7 @@ def explain_lead(
                     "detail": e.detail,
                 },
                 "next": e.next,
+                "sentence": e.sentence,
                 "history": [
                     {"at": a.at, "from": a.from_state, "to": a.to_state, "reason": a.reason}
                     for a in history
@@ -326,6 +371,7 @@ class CampaignReport:
     daily_capacity: int  # first contacts per working day, all identities together
     today_left: int  # first contacts still possible in the current (or next) window
     forecast: datetime | None  # None: no capacity (paused identities, caps at 0)
+    open_now: bool = False  # the campaign's working hours are open now (in its own zone)
     identities: dict[str, str] = field(default_factory=dict)  # name → status
 
     def to_json(self) -> dict[str, Any]:
@@ -392,11 +438,21 @@ def campaign_status(
             working_days = max(1, len(spec.schedule.days))
             per_day = min(per_day, cfg.weekly_invitation_cap // working_days)
         daily += per_day
-        quotas, _ = identity_quotas(
-            session, identity=identity, now=now, config=cfg, campaign_caps={}
+        # what the identity may still send today: its limits (ramp-up, weekly cap, Edges' own
+        # count, pending invitations) and the campaign's own cap, as the planner reads them
+        quotas, caps = identity_quotas(
+            session,
+            identity=identity,
+            now=now,
+            config=cfg,
+            campaign_caps={campaign.id: {action: cap}},
+            remote=load_remote_limits(session, identity.id),
+            pending_invitations=pending_invitations(session, identity.id),
         )
-        ramped = ramp_up_limit(full, identity.first_sync_at, now)
-        today += min(quotas[action].remaining, ramped, per_day)
+        left = quotas[action].remaining
+        if (campaign.id, action) in caps:
+            left = min(left, caps[(campaign.id, action)].remaining)
+        today += max(0, min(left, per_day))
     schedule = spec.schedule
     tz = lead_zone(
         "fixed" if schedule.timezone == "fixed" else "default",
@@ -425,5 +481,6 @@ def campaign_status(
         daily_capacity=daily,
         today_left=today,
         forecast=forecast,
+        open_now=is_open(schedule.working_schedule(), tz, now),
         identities={i.name: i.status.value for i in identities},
     )

@@ -35,7 +35,6 @@ from linkseq.engine.planner import (
     build_plan,
     campaign_pacing,
 )
-from linkseq.engine.quotas import COUNTED as OUTBOX_COUNTED
 from linkseq.engine.quotas import OUTREACH, identity_quotas
 from linkseq.engine.recovery import pause_identity
 from linkseq.engine.steps import load_spec, step_at, step_kind
@@ -43,6 +42,7 @@ from linkseq.engine.sync import (
     ensure_profile_id,
     hold_sync_rows,
     last_synced,
+    pending_invitations,
     sync_connections,
     sync_conversations,
     sync_sent_invitations,
@@ -51,7 +51,7 @@ from linkseq.planning.hours import is_open, next_open
 from linkseq.planning.pacing import ACTION_OF_KIND, StepKind, draw_gap, pass_rng
 from linkseq.planning.quota import Action
 from linkseq.planning.schedule import Candidate, Held, HoldReason, Plan, Planned
-from linkseq.store.enums import ActionKind, EnrollmentState, IdentityStatus, SyncKind
+from linkseq.store.enums import EnrollmentState, IdentityStatus, SyncKind
 from linkseq.store.leases import (
     claim_identity_lease,
     ensure_lease_rows,
@@ -85,21 +85,6 @@ _NEXT_WAKE = (
     .select_from(Identity)
     .outerjoin(WorkerLease, WorkerLease.identity_id == Identity.id)
     .where(Identity.status == IdentityStatus.ACTIVE)
-)
-# `Engine._pending_count`: the invitations the sent-invitations cache holds pending, those sent
-# since it was synced, and the enrollments invited (before a first sync)
-_PENDING_CACHED = sa.select(sa.func.count()).where(
-    SentInvitation.identity_id == sa.bindparam("identity_id"), SentInvitation.withdrawn_at.is_(None)
-)
-_CONNECTS_SINCE = sa.select(sa.func.count()).where(
-    OutboxAction.identity_id == sa.bindparam("identity_id"),
-    OutboxAction.kind == ActionKind.CONNECT,
-    OutboxAction.status.in_(OUTBOX_COUNTED),
-    sa.func.coalesce(OutboxAction.sent_at, OutboxAction.created_at) > sa.bindparam("since"),
-)
-_INVITED = sa.select(sa.func.count()).where(
-    Enrollment.identity_id == sa.bindparam("identity_id"),
-    Enrollment.state == EnrollmentState.INVITED,
 )
 # A pass's first statement: the identity, its sync_state rows (one row each), and whether an
 # outbox action of it is in flight (reconciled first)
@@ -412,14 +397,7 @@ class Engine:
         return count
 
     def _pending_count(self, session: Session, identity: Identity) -> int:
-        """Invitations of the identity still pending, from the sent-invitations cache and the
-        invitations sent since that cache was last synced."""
-        since = last_synced(session, identity.id, SyncKind.SENT_INVITATIONS)
-        if since is None:
-            return int(session.execute(_INVITED, {"identity_id": identity.id}).scalar_one())
-        cached = session.execute(_PENDING_CACHED, {"identity_id": identity.id}).scalar_one()
-        sent = session.execute(_CONNECTS_SINCE, {"identity_id": identity.id, "since": since})
-        return max(int(cached), 0) + int(sent.scalar_one())
+        return pending_invitations(session, identity.id)
 
     def _pass(
         self, session: Session, identity: Identity, report: IdentityReport, *, in_flight: bool

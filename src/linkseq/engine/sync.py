@@ -26,15 +26,17 @@ from linkseq.edges import EdgesClient
 from linkseq.edges import SentInvitation as EdgesSentInvitation
 from linkseq.engine.lifecycle import Event, State
 from linkseq.engine.people import PersonKey, canonical_url, leads_for
+from linkseq.engine.quotas import COUNTED
 from linkseq.engine.steps import after_acceptance, load_spec, next_due
 from linkseq.engine.transitions import apply_event
-from linkseq.store.enums import EnrollmentState, SyncKind
+from linkseq.store.enums import ActionKind, EnrollmentState, SyncKind
 from linkseq.store.models import (
     Campaign,
     Connection,
     Conversation,
     Enrollment,
     Identity,
+    OutboxAction,
     SentInvitation,
     SyncState,
 )
@@ -49,6 +51,7 @@ __all__ = [
     "hold_sync_rows",
     "last_synced",
     "mark_synced",
+    "pending_invitations",
     "put_sync_row",
     "sync_connections",
     "sync_conversations",
@@ -453,3 +456,32 @@ def sync_sent_invitations(
     count = apply_sent_invitations(session, identity=identity, rows=rows, now=now)
     mark_synced(session, identity.id, SyncKind.SENT_INVITATIONS, now)
     return count
+
+
+# `pending_invitations`: the invitations the sent-invitations cache holds pending, those sent
+# since it was synced, and the enrollments invited (before a first sync)
+_PENDING_CACHED = sa.select(sa.func.count()).where(
+    SentInvitation.identity_id == sa.bindparam("identity_id"), SentInvitation.withdrawn_at.is_(None)
+)
+_CONNECTS_SINCE = sa.select(sa.func.count()).where(
+    OutboxAction.identity_id == sa.bindparam("identity_id"),
+    OutboxAction.kind == ActionKind.CONNECT,
+    OutboxAction.status.in_(COUNTED),
+    sa.func.coalesce(OutboxAction.sent_at, OutboxAction.created_at) > sa.bindparam("since"),
+)
+_INVITED = sa.select(sa.func.count()).where(
+    Enrollment.identity_id == sa.bindparam("identity_id"),
+    Enrollment.state == EnrollmentState.INVITED,
+)
+
+
+def pending_invitations(session: Session, identity_id: int) -> int:
+    """Invitations of the identity still pending, from the sent-invitations cache and the
+    invitations sent since that cache was last synced (before a first sync: the enrollments
+    invited)."""
+    since = last_synced(session, identity_id, SyncKind.SENT_INVITATIONS)
+    if since is None:
+        return int(session.execute(_INVITED, {"identity_id": identity_id}).scalar_one())
+    cached = session.execute(_PENDING_CACHED, {"identity_id": identity_id}).scalar_one()
+    sent = session.execute(_CONNECTS_SINCE, {"identity_id": identity_id, "since": since})
+    return max(int(cached), 0) + int(sent.scalar_one())

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 from linkseq.engine.config import EngineConfig
 from linkseq.engine.explain import explain
 from linkseq.engine.steps import step_at
-from linkseq.errors import InputError, NotFoundError
+from linkseq.errors import InputError, LinkseqError, NotFoundError
 from linkseq.store.enums import EnrollmentState
 from linkseq.store.models import (
     AuditEvent,
@@ -122,7 +122,10 @@ def why_waiting(
 ) -> tuple[str, str]:
     """Why the lead waits and what comes next, in words: `(why, next)`; the engine's own answer
     (`linkseq.engine.explain`, the same as `linkseq leads why`)."""
-    answer = explain(session, enrollment.id, now, config=config)
+    try:
+        answer = explain(session, enrollment.id, now, config=config)
+    except LinkseqError as exc:  # a stored campaign spec that no longer loads
+        return f"the campaign cannot be read: {exc}", "nothing until the campaign is fixed"
     return answer.sentence, answer.next
 
 
