@@ -8,7 +8,7 @@ import sqlalchemy as sa
 from fastapi.testclient import TestClient
 
 from linkseq.demo.simulation import Simulation, funnel
-from linkseq.engine.explain import explain
+from linkseq.engine.explain import campaign_forecast, explain
 from linkseq.store.enums import ActionKind, ActionStatus, CampaignStatus
 from linkseq.store.models import (
     AuditEvent,
@@ -268,3 +268,22 @@ def test_the_lead_page_says_what_leads_why_says(client: TestClient, sim: Simulat
         assert (view["why"], view["next"]) == (answer.sentence, answer.next)
         holds.add(answer.hold)
     assert len(holds) >= 3, holds  # the simulation holds leads for several reasons
+
+
+def test_campaigns_carry_the_forecast_of_campaigns_status(
+    client: TestClient, sim: Simulation
+) -> None:
+    [view] = client.get("/api/campaigns").json()
+    with sim.sessions() as session:
+        campaign = session.get(Campaign, view["id"])
+        assert campaign is not None
+        truth = campaign_forecast(session, campaign, sim.clock.now())
+    forecast = view["forecast"]
+    assert forecast["leads_not_contacted"] == truth.leads_left
+    assert (forecast["first_contact"], forecast["per_day"]) == ("connect", truth.daily_capacity)
+    assert forecast["per_day"] > 0
+    assert forecast["today_left"] == truth.today_left
+    expected = truth.at.isoformat().replace("+00:00", "Z") if truth.at else None
+    got = forecast["everyone_contacted_by"]
+    assert (got.replace("+00:00", "Z") if got else None) == expected
+    assert client.get(f"/api/campaigns/{view['id']}").json()["forecast"] == forecast

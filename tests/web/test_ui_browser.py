@@ -84,13 +84,21 @@ def test_a_thread_opens_and_a_reply_reaches_the_sandbox(
 def test_a_campaign_pauses(page: Page, server: Served, sim: Simulation, artifacts: Path) -> None:
     page.goto(f"{server.url}/campaigns")
     card = page.locator("article.campaign").first
+    expect(card.locator("[data-forecast]")).to_be_visible()
     card.locator('button[data-action="pause"]').click()
     expect(page.locator("article.campaign [data-status]").first).to_have_text("paused")
+    from linkseq.engine.explain import campaign_forecast
     from linkseq.store.models import Campaign
 
     with sim.sessions() as session:
         statuses = {c.status.value for c in session.query(Campaign)}
+        [campaign] = session.query(Campaign).all()
+        left = campaign_forecast(session, campaign, sim.clock.now()).leads_left
     assert statuses == {"paused"}
+    # the swapped card says the paused campaign has no forecast (unless nobody is left)
+    expect(page.locator("article.campaign [data-forecast]").first).to_contain_text(
+        "Every lead has been contacted." if left == 0 else "the campaign is not running"
+    )
     page.screenshot(path=str(artifacts / "campaign-paused.png"), full_page=True)
     page.locator('article.campaign button[data-action="start"]').first.click()
     expect(page.locator("article.campaign [data-status]").first).to_have_text("active")

@@ -50,7 +50,16 @@ from linkseq.store.models import (
     Lead,
 )
 
-__all__ = ["HOLDS", "CampaignReport", "Explanation", "campaign_status", "explain", "explain_lead"]
+__all__ = [
+    "HOLDS",
+    "CampaignReport",
+    "Explanation",
+    "Forecast",
+    "campaign_forecast",
+    "campaign_status",
+    "explain",
+    "explain_lead",
+]
 
 # What can hold a lead, in one vocabulary for `leads why`, the web's lead page and the API:
 # the planner's reasons (quota, hours, pacing, delay, cooldown, paused identity), then a campaign
@@ -392,26 +401,33 @@ def _first_contact(spec: CampaignSpec) -> Action:
     return Action.visit if any(isinstance(s, VisitStep) for s in spec.steps) else Action.connect
 
 
-def campaign_status(
-    session: Session,
-    campaign_id: int,
-    now: datetime,
-    *,
-    config: EngineConfig | None = None,
-) -> CampaignReport:
-    """The campaign's funnel and forecast at `now`; raises `NotFoundError`."""
+@dataclass(frozen=True, slots=True)
+class Forecast:
+    """When a campaign will have contacted every lead, and the capacity that says so."""
+
+    leads_left: int  # enrolled, still active, not yet contacted (no invitation or message)
+    first_contact: str  # the action that first contacts a lead: connect, message, inmail
+    daily_capacity: int  # first contacts per working day, all identities together
+    today_left: int  # first contacts still possible in the current (or next) window
+    at: datetime | None  # None: no capacity (paused identities, caps at 0), or not running
+    open_now: bool  # the campaign's working hours are open now (in its own zone)
+    identities: dict[str, str]  # name → status
+
+
+def campaign_forecast(
+    session: Session, campaign: Campaign, now: datetime, *, config: EngineConfig | None = None
+) -> Forecast:
+    """The campaign's forecast at `now`: its leads not yet contacted, at the daily capacity of
+    its active identities (the lowest of the Smart Limit, the campaign's cap and the weekly
+    invitation cap over the working days), today's room counted as the planner reads it."""
     cfg = config or EngineConfig()
-    campaign = session.get(Campaign, campaign_id)
-    if campaign is None:
-        raise NotFoundError(f"no campaign #{campaign_id}")
     spec = load_spec(campaign.id, campaign.spec)
-    funnel = campaign_funnel(session, campaign_id)
     action = _first_contact(spec)
     # not contacted: no invitation, message or InMail reached LinkedIn (the funnel's milestones)
     leads_left = int(
         session.execute(
             sa.select(sa.func.count()).where(
-                Enrollment.campaign_id == campaign_id,
+                Enrollment.campaign_id == campaign.id,
                 Enrollment.state.in_([EnrollmentState.NEW, EnrollmentState.READY]),
                 Enrollment.invited_at.is_(None),
                 Enrollment.messaged_at.is_(None),
@@ -422,7 +438,7 @@ def campaign_status(
         session.scalars(
             sa.select(Identity)
             .join(CampaignIdentity, CampaignIdentity.identity_id == Identity.id)
-            .where(CampaignIdentity.campaign_id == campaign_id)
+            .where(CampaignIdentity.campaign_id == campaign.id)
             .order_by(Identity.id)
         )
     )
@@ -461,9 +477,9 @@ def campaign_status(
         schedule.fixed_timezone,
         schedule.default_timezone,
     )
-    forecast = None
+    at = None
     if campaign.status is CampaignStatus.ACTIVE or leads_left == 0:
-        forecast = forecast_completion(
+        at = forecast_completion(
             now=now,
             leads_left=leads_left,
             daily_capacity=daily,
@@ -471,16 +487,39 @@ def campaign_status(
             tz=tz,
             today_left=today,
         )
-    return CampaignReport(
-        campaign_id=campaign.id,
-        name=campaign.name,
-        status=campaign.status.value,
-        funnel=funnel,
+    return Forecast(
         leads_left=leads_left,
         first_contact=action.value,
         daily_capacity=daily,
         today_left=today,
-        forecast=forecast,
+        at=at,
         open_now=is_open(schedule.working_schedule(), tz, now),
         identities={i.name: i.status.value for i in identities},
+    )
+
+
+def campaign_status(
+    session: Session,
+    campaign_id: int,
+    now: datetime,
+    *,
+    config: EngineConfig | None = None,
+) -> CampaignReport:
+    """The campaign's funnel and forecast at `now`; raises `NotFoundError`."""
+    campaign = session.get(Campaign, campaign_id)
+    if campaign is None:
+        raise NotFoundError(f"no campaign #{campaign_id}")
+    forecast = campaign_forecast(session, campaign, now, config=config)
+    return CampaignReport(
+        campaign_id=campaign.id,
+        name=campaign.name,
+        status=campaign.status.value,
+        funnel=campaign_funnel(session, campaign_id),
+        leads_left=forecast.leads_left,
+        first_contact=forecast.first_contact,
+        daily_capacity=forecast.daily_capacity,
+        today_left=forecast.today_left,
+        forecast=forecast.at,
+        open_now=forecast.open_now,
+        identities=forecast.identities,
     )

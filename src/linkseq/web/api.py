@@ -59,15 +59,17 @@ class MarkBody(BaseModel):
 
 
 @router.get("/campaigns", response_model=list[svc.CampaignView])
-def campaigns(session: SessionDep) -> list[svc.CampaignView]:
-    """Every campaign with its funnel and reply rate per message step."""
-    return svc.campaign_views(session)
+def campaigns(session: SessionDep, services: ServicesDep) -> list[svc.CampaignView]:
+    """Every campaign with its funnel, reply rate per message step and forecast."""
+    return svc.campaign_views(session, now=services.clock.now(), config=engine_config(services))
 
 
 @router.get("/campaigns/{campaign_id}", response_model=svc.CampaignView)
-def campaign(campaign_id: int, session: SessionDep) -> svc.CampaignView:
-    """One campaign with its funnel."""
-    views = svc.campaign_views(session, campaign_id=campaign_id)
+def campaign(campaign_id: int, session: SessionDep, services: ServicesDep) -> svc.CampaignView:
+    """One campaign with its funnel and forecast."""
+    views = svc.campaign_views(
+        session, campaign_id=campaign_id, now=services.clock.now(), config=engine_config(services)
+    )
     if not views:
         raise HTTPException(404, f"no campaign {campaign_id}")
     return views[0]
@@ -78,7 +80,11 @@ def _set(
 ) -> svc.CampaignView:
     try:
         return svc.set_campaign_status(
-            session, campaign_id=campaign_id, status=status, now=services.clock.now()
+            session,
+            campaign_id=campaign_id,
+            status=status,
+            now=services.clock.now(),
+            config=engine_config(services),
         )
     except LinkseqError as exc:
         raise _http(exc) from None

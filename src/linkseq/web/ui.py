@@ -228,9 +228,9 @@ def home() -> Response:
 
 
 @pages.get("/campaigns", response_class=HTMLResponse)
-def campaigns_page(request: Request, session: SessionDep) -> Response:
-    """Campaigns with their funnels."""
-    views = svc.campaign_views(session)
+def campaigns_page(request: Request, session: SessionDep, services: ServicesDep) -> Response:
+    """Campaigns with their funnels and forecasts."""
+    views = svc.campaign_views(session, now=services.clock.now(), config=engine_config(services))
     return _render(
         request, "campaigns.html", {"campaigns": views, "title": "Campaigns", "nav": "campaigns"}
     )
@@ -246,7 +246,11 @@ def campaign_action(
         raise HTTPException(404, "unknown action")
     try:
         view = svc.set_campaign_status(
-            session, campaign_id=campaign_id, status=status, now=services.clock.now()
+            session,
+            campaign_id=campaign_id,
+            status=status,
+            now=services.clock.now(),
+            config=engine_config(services),
         )
     except NotFoundError as exc:
         raise HTTPException(404, str(exc)) from None

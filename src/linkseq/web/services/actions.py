@@ -61,7 +61,12 @@ __all__ = ["import_leads", "mark_lead", "reply", "set_campaign_status"]
 
 
 def set_campaign_status(
-    session: Session, *, campaign_id: int, status: CampaignStatus, now: datetime
+    session: Session,
+    *,
+    campaign_id: int,
+    status: CampaignStatus,
+    now: datetime,
+    config: EngineConfig | None = None,
 ) -> CampaignView:
     """Start (active) or pause a campaign, as `linkseq campaigns start|pause` do; commits."""
     if status not in (CampaignStatus.ACTIVE, CampaignStatus.PAUSED):
@@ -77,7 +82,7 @@ def set_campaign_status(
         if status is CampaignStatus.ACTIVE and campaign.started_at is None:
             campaign.started_at = now
         session.commit()
-    return campaign_views(session, campaign_id=campaign_id)[0]
+    return campaign_views(session, campaign_id=campaign_id, now=now, config=config)[0]
 
 
 def import_leads(

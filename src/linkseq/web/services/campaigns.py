@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from linkseq.campaigns import InmailStep, MessageStep, Step
+from linkseq.engine.config import EngineConfig
+from linkseq.engine.explain import campaign_forecast
 from linkseq.engine.funnel import campaign_funnels
 from linkseq.engine.steps import load_spec
 from linkseq.errors import LinkseqError
@@ -22,7 +25,14 @@ from linkseq.store.models import (
     Identity,
     OutboxAction,
 )
-from linkseq.web.services.views import DONE, FUNNEL_STAGES, CampaignView, FunnelStage, StepRate
+from linkseq.web.services.views import (
+    DONE,
+    FUNNEL_STAGES,
+    CampaignForecast,
+    CampaignView,
+    FunnelStage,
+    StepRate,
+)
 
 __all__ = ["campaign_list", "campaign_steps", "campaign_views"]
 
@@ -31,8 +41,15 @@ def _rate(part: int, whole: int) -> float | None:
     return round(part / whole, 4) if whole else None
 
 
-def campaign_views(session: Session, *, campaign_id: int | None = None) -> list[CampaignView]:
-    """Every campaign (or one) with its funnel, states and reply rate per message step.
+def campaign_views(
+    session: Session,
+    *,
+    campaign_id: int | None = None,
+    now: datetime | None = None,
+    config: EngineConfig | None = None,
+) -> list[CampaignView]:
+    """Every campaign (or one) with its funnel, states and reply rate per message step, and at
+    `now` its forecast (`linkseq.engine.explain.campaign_forecast`, as `campaigns status`).
 
     The funnel is `linkseq.engine.funnel`'s, as the CLI and the demo count it.
     """
@@ -105,9 +122,27 @@ def campaign_views(session: Session, *, campaign_id: int | None = None) -> list[
                 funnel=funnel,
                 states=dict(sorted(by_state.items())),
                 steps=steps,
+                forecast=_forecast(session, campaign, now, config) if now is not None else None,
             )
         )
     return views
+
+
+def _forecast(
+    session: Session, campaign: Campaign, now: datetime, config: EngineConfig | None
+) -> CampaignForecast | None:
+    try:
+        found = campaign_forecast(session, campaign, now, config=config)
+    except LinkseqError:  # a stored spec that no longer loads: the card shows no forecast
+        return None
+    return CampaignForecast(
+        leads_not_contacted=found.leads_left,
+        first_contact=found.first_contact,
+        per_day=found.daily_capacity,
+        today_left=found.today_left,
+        open_now=found.open_now,
+        everyone_contacted_by=found.at,
+    )
 
 
 def campaign_steps(campaign: Campaign) -> Sequence[Step]:

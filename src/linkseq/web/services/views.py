@@ -21,6 +21,7 @@ __all__ = [
     "LABELS",
     "NOT_INTERESTED",
     "AuditRow",
+    "CampaignForecast",
     "CampaignView",
     "Conflict",
     "EnrollmentView",
@@ -80,6 +81,17 @@ class StepRate(BaseModel):
     rate: float | None
 
 
+class CampaignForecast(BaseModel):
+    """When the campaign will have contacted every lead (`linkseq campaigns status`'s answer)."""
+
+    leads_not_contacted: int
+    first_contact: str  # connect, message or inmail
+    per_day: int  # first contacts a working day, every active identity together
+    today_left: int  # first contacts still possible in the current (or next) window
+    open_now: bool  # the campaign's working hours are open now
+    everyone_contacted_by: datetime | None  # None: not running, or no capacity
+
+
 class CampaignView(BaseModel):
     """A campaign with its funnel."""
 
@@ -92,6 +104,7 @@ class CampaignView(BaseModel):
     funnel: list[FunnelStage]
     states: dict[str, int]
     steps: list[StepRate]
+    forecast: CampaignForecast | None = None  # given when the view is read at an instant
 
     def count(self, stage: str) -> int:
         """The count of one funnel stage."""
