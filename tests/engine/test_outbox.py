@@ -25,13 +25,18 @@ def _enrollment(session: Session) -> Enrollment:
     return enrollment
 
 
-def _begin(session: Session, enrollment: Enrollment) -> OutboxAction | None:
+def _begin(
+    session: Session,
+    enrollment: Enrollment,
+    step_id: str = "invite",
+    kind: ActionKind = ActionKind.CONNECT,
+) -> OutboxAction | None:
     return outbox.begin(
         session,
         enrollment_id=enrollment.id,
         identity_id=enrollment.identity_id,
-        step_id="invite",
-        kind=ActionKind.CONNECT,
+        step_id=step_id,
+        kind=kind,
         request={},
         now=T0,
     )
@@ -82,15 +87,7 @@ def test_a_send_without_a_response_stores_sql_null(session: Session) -> None:
     ).one()
     assert (status, is_null) == (ActionStatus.RECONCILED, True)
     assert action.response is None
-    answered = outbox.begin(
-        session,
-        enrollment_id=enrollment.id,
-        identity_id=enrollment.identity_id,
-        step_id="visit",
-        kind=ActionKind.VISIT,
-        request={},
-        now=T0,
-    )
+    answered = _begin(session, enrollment, "visit", ActionKind.VISIT)
     assert answered is not None
     outbox.mark_sent(session, answered, response={"ok": True}, now=T0)
     session.commit()

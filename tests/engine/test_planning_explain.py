@@ -85,13 +85,14 @@ def test_campaign_status_funnel_and_forecast(sim: Simulation) -> None:
         status = campaign_status(session, campaign_id, now)
     assert status.funnel["enrolled"] == 40
     assert status.funnel["visited"] > 0
-    assert 0 < status.leads_left <= 40
+    forecast = status.forecast
+    assert 0 < forecast.leads_left <= 40
     # 2 identities, campaign cap 20 invitations a day, weekly cap 100 over 5 working days
-    assert status.daily_capacity == 2 * 20
-    assert status.forecast is not None
-    assert status.forecast > now
-    assert status.forecast < now + timedelta(days=30)
-    assert status.to_json()["forecast"] == status.forecast.isoformat()
+    assert forecast.daily_capacity == 2 * 20
+    assert forecast.at is not None
+    assert forecast.at > now
+    assert forecast.at < now + timedelta(days=30)
+    assert status.to_json()["forecast"]["at"] == forecast.at.isoformat()
 
 
 def _first(session: Session, state: EnrollmentState, step_type: str) -> Enrollment:

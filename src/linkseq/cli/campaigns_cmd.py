@@ -353,13 +353,14 @@ def status_cmd(
             raise NotFoundError(f"no campaign named {name!r} (see `linkseq campaigns list`)")
         report = campaign_status(session, campaign.id, now, config=config)
     funnel = campaign_funnel(report.funnel)
+    f = report.forecast
     forecast = {
-        "leads_not_contacted": report.leads_left,
-        "first_contact": report.first_contact,
-        "per_day": report.daily_capacity,
-        "today_left": report.today_left,
-        "everyone_contacted_by": report.forecast,
-        "identities": report.identities,
+        "leads_not_contacted": f.leads_left,
+        "first_contact": f.first_contact,
+        "per_day": f.daily_capacity,
+        "today_left": f.today_left,
+        "everyone_contacted_by": f.at,
+        "identities": f.identities,
     }
     data = {"name": name, "status": report.status, "funnel": funnel, "forecast": forecast}
     if as_json:
@@ -372,23 +373,23 @@ def status_cmd(
     console.print(table)
     states = ", ".join(f"{k} {v}" for k, v in funnel["states"].items()) or "no leads"
     console.print(f"By state: {states}")
-    left, by = report.leads_left, report.forecast
-    noun = _CONTACTS.get(report.first_contact, report.first_contact)
+    left, by = f.leads_left, f.at
+    noun = _CONTACTS.get(f.first_contact, f.first_contact)
     if left == 0:
         console.print("Every lead has been contacted.")
     elif by is None:
         if report.status != "active":
             why = "the campaign is not running"
-        elif "active" not in report.identities.values():
+        elif "active" not in f.identities.values():
             why = "no active identity"
         else:
             why = f"the limits and caps allow no {noun} a day"
         console.print(f"{left} leads not contacted yet; no forecast: {why}.")
     else:
-        window = "today" if report.open_now else "in the next working window"
+        window = "today" if f.open_now else "in the next working window"
         console.print(
-            f"{left} leads not contacted yet at {report.daily_capacity} {noun} a day "
-            f"({report.today_left} more {window}): everyone contacted by "
+            f"{left} leads not contacted yet at {f.daily_capacity} {noun} a day "
+            f"({f.today_left} more {window}): everyone contacted by "
             f"{by:%Y-%m-%d %H:%M} UTC (estimate)."
         )
 

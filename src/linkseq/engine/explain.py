@@ -10,7 +10,7 @@ funnel itself is `linkseq.engine.funnel`).
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import Any
 
@@ -367,29 +367,6 @@ def explain_lead(
 # --- campaign status --------------------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
-class CampaignReport:
-    """A campaign's funnel and the forecast of when every lead will have been contacted."""
-
-    campaign_id: int
-    name: str
-    status: str
-    funnel: dict[str, int]
-    leads_left: int  # enrolled, still active, not yet contacted (no invitation or message)
-    first_contact: str  # the action that first contacts a lead: connect, message, inmail
-    daily_capacity: int  # first contacts per working day, all identities together
-    today_left: int  # first contacts still possible in the current (or next) window
-    forecast: datetime | None  # None: no capacity (paused identities, caps at 0)
-    open_now: bool = False  # the campaign's working hours are open now (in its own zone)
-    identities: dict[str, str] = field(default_factory=dict)  # name → status
-
-    def to_json(self) -> dict[str, Any]:
-        """A JSON-ready dict (datetimes as ISO 8601)."""
-        out = asdict(self)
-        out["forecast"] = self.forecast.isoformat() if self.forecast else None
-        return out
-
-
 def _first_contact(spec: CampaignSpec) -> Action:
     for step in spec.steps:
         if isinstance(step, ConnectStep):
@@ -412,6 +389,24 @@ class Forecast:
     at: datetime | None  # None: no capacity (paused identities, caps at 0), or not running
     open_now: bool  # the campaign's working hours are open now (in its own zone)
     identities: dict[str, str]  # name → status
+
+
+@dataclass(frozen=True, slots=True)
+class CampaignReport:
+    """A campaign's funnel and the forecast of when every lead will have been contacted."""
+
+    campaign_id: int
+    name: str
+    status: str
+    funnel: dict[str, int]
+    forecast: Forecast
+
+    def to_json(self) -> dict[str, Any]:
+        """A JSON-ready dict (datetimes as ISO 8601)."""
+        out = asdict(self)
+        at = self.forecast.at
+        out["forecast"]["at"] = at.isoformat() if at else None
+        return out
 
 
 def campaign_forecast(
@@ -509,17 +504,10 @@ def campaign_status(
     campaign = session.get(Campaign, campaign_id)
     if campaign is None:
         raise NotFoundError(f"no campaign #{campaign_id}")
-    forecast = campaign_forecast(session, campaign, now, config=config)
     return CampaignReport(
         campaign_id=campaign.id,
         name=campaign.name,
         status=campaign.status.value,
         funnel=campaign_funnel(session, campaign_id),
-        leads_left=forecast.leads_left,
-        first_contact=forecast.first_contact,
-        daily_capacity=forecast.daily_capacity,
-        today_left=forecast.today_left,
-        forecast=forecast.at,
-        open_now=forecast.open_now,
-        identities=forecast.identities,
+        forecast=campaign_forecast(session, campaign, now, config=config),
     )
