@@ -21,6 +21,7 @@ from linkseq.campaigns import CampaignSpec, ConnectStep, InmailStep, MessageStep
 from linkseq.engine.config import EngineConfig
 from linkseq.engine.funnel import campaign_funnel
 from linkseq.engine.limits import load_remote_limits
+from linkseq.engine.outbox import holds_for
 from linkseq.engine.planner import (
     MESSAGE_KINDS,
     PLANNED_STATES,
@@ -29,7 +30,7 @@ from linkseq.engine.planner import (
     build_plan,
     lead_zone,
 )
-from linkseq.engine.quotas import identity_quotas
+from linkseq.engine.quotas import RemoteLimits, Sends, quotas_of, recent_sends
 from linkseq.engine.steps import invite_timeout, load_spec, step_at, step_kind
 from linkseq.engine.sync import pending_invitations
 from linkseq.errors import NotFoundError
@@ -409,13 +410,48 @@ class CampaignReport:
         return out
 
 
+@dataclass(frozen=True, slots=True)
+class _Reads:
+    """What an identity's quotas are computed from (read once for several campaigns)."""
+
+    sends: Sends
+    holds: dict[str, datetime]
+    remote: RemoteLimits
+    pending: int
+
+
+def _reads(session: Session, identity_id: int, now: datetime, cache: dict[int, _Reads]) -> _Reads:
+    found = cache.get(identity_id)
+    if found is None:
+        remote = load_remote_limits(session, identity_id)
+        sends = recent_sends(session, [identity_id], now, remote=remote)
+        holds = {a: h.until for a, h in holds_for(session, identity_id, now).items()}
+        found = cache[identity_id] = _Reads(
+            sends.get(identity_id, Sends()),
+            holds,
+            remote,
+            pending_invitations(session, identity_id),
+        )
+    return found
+
+
 def campaign_forecast(
-    session: Session, campaign: Campaign, now: datetime, *, config: EngineConfig | None = None
+    session: Session,
+    campaign: Campaign,
+    now: datetime,
+    *,
+    config: EngineConfig | None = None,
+    reads: dict[int, Any] | None = None,
 ) -> Forecast:
     """The campaign's forecast at `now`: its leads not yet contacted, at the daily capacity of
     its active identities (the lowest of the Smart Limit, the campaign's cap and the weekly
-    invitation cap over the working days), today's room counted as the planner reads it."""
+    invitation cap over the working days), today's room counted as the planner reads it.
+
+    `reads`: a dict kept across the forecasts of several campaigns at the same `now`, so that an
+    identity's sends are read once for all of them.
+    """
     cfg = config or EngineConfig()
+    cache: dict[int, _Reads] = reads if reads is not None else {}
     spec = load_spec(campaign.id, campaign.spec)
     action = _first_contact(spec)
     # not contacted: no invitation, message or InMail reached LinkedIn (the funnel's milestones)
@@ -451,14 +487,16 @@ def campaign_forecast(
         daily += per_day
         # what the identity may still send today: its limits (ramp-up, weekly cap, Edges' own
         # count, pending invitations) and the campaign's own cap, as the planner reads them
-        quotas, caps = identity_quotas(
-            session,
-            identity=identity,
+        read = _reads(session, identity.id, now, cache)
+        quotas, caps = quotas_of(
+            identity,
+            read.sends,
+            read.holds,
             now=now,
             config=cfg,
             campaign_caps={campaign.id: {action: cap}},
-            remote=load_remote_limits(session, identity.id),
-            pending_invitations=pending_invitations(session, identity.id),
+            remote=read.remote,
+            pending_invitations=read.pending,
         )
         left = quotas[action].remaining
         if (campaign.id, action) in caps:

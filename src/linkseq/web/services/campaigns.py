@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
@@ -89,6 +90,7 @@ def campaign_views(
     ):
         replied_after[(cid, count)] = n
     views = []
+    reads: dict[int, Any] = {}  # each identity's sends, read once for every campaign's forecast
     for campaign in campaigns:
         cid = campaign.id
         counts = funnels.get(cid) or dict.fromkeys(FUNNEL_STAGES, 0)
@@ -122,17 +124,23 @@ def campaign_views(
                 funnel=funnel,
                 states=dict(sorted(by_state.items())),
                 steps=steps,
-                forecast=_forecast(session, campaign, now, config) if now is not None else None,
+                forecast=_forecast(session, campaign, now, config, reads)
+                if now is not None
+                else None,
             )
         )
     return views
 
 
 def _forecast(
-    session: Session, campaign: Campaign, now: datetime, config: EngineConfig | None
+    session: Session,
+    campaign: Campaign,
+    now: datetime,
+    config: EngineConfig | None,
+    reads: dict[int, Any],
 ) -> CampaignForecast | None:
     try:
-        found = campaign_forecast(session, campaign, now, config=config)
+        found = campaign_forecast(session, campaign, now, config=config, reads=reads)
     except LinkseqError:  # a stored spec that no longer loads: the card shows no forecast
         return None
     return CampaignForecast(
