@@ -10,6 +10,8 @@ funnel itself is `linkseq.engine.funnel`).
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import Any
@@ -21,7 +23,6 @@ from linkseq.campaigns import CampaignSpec, ConnectStep, InmailStep, MessageStep
 from linkseq.engine.config import EngineConfig
 from linkseq.engine.funnel import campaign_funnel
 from linkseq.engine.limits import load_remote_limits
-from linkseq.engine.outbox import holds_for
 from linkseq.engine.planner import (
     MESSAGE_KINDS,
     PLANNED_STATES,
@@ -30,10 +31,10 @@ from linkseq.engine.planner import (
     build_plan,
     lead_zone,
 )
-from linkseq.engine.quotas import RemoteLimits, Sends, quotas_of, recent_sends
+from linkseq.engine.quotas import identity_quotas
 from linkseq.engine.steps import invite_timeout, load_spec, step_at, step_kind
 from linkseq.engine.sync import pending_invitations
-from linkseq.errors import NotFoundError
+from linkseq.errors import LinkseqError, NotFoundError
 from linkseq.planning.hours import is_open, next_open
 from linkseq.planning.quota import AccountLevel, Action, smart_limit
 from linkseq.planning.schedule import Held, HoldReason, Planned, forecast_completion
@@ -57,6 +58,7 @@ __all__ = [
     "Explanation",
     "Forecast",
     "campaign_forecast",
+    "campaign_forecasts",
     "campaign_status",
     "explain",
     "explain_lead",
@@ -278,7 +280,6 @@ def explain(
         campaigns,
         now=now,
         config=cfg,
-        remote=load_remote_limits(session, identity.id),
         pending_invitations=pending_invitations(session, identity.id),
         ahead=cfg.replan_every,
     )
@@ -410,125 +411,125 @@ class CampaignReport:
         return out
 
 
-@dataclass(frozen=True, slots=True)
-class _Reads:
-    """What an identity's quotas are computed from (read once for several campaigns)."""
-
-    sends: Sends
-    holds: dict[str, datetime]
-    remote: RemoteLimits
-    pending: int
-
-
-def _reads(session: Session, identity_id: int, now: datetime, cache: dict[int, _Reads]) -> _Reads:
-    found = cache.get(identity_id)
-    if found is None:
-        remote = load_remote_limits(session, identity_id)
-        sends = recent_sends(session, [identity_id], now, remote=remote)
-        holds = {a: h.until for a, h in holds_for(session, identity_id, now).items()}
-        found = cache[identity_id] = _Reads(
-            sends.get(identity_id, Sends()),
-            holds,
-            remote,
-            pending_invitations(session, identity_id),
-        )
-    return found
-
-
 def campaign_forecast(
+    session: Session, campaign: Campaign, now: datetime, *, config: EngineConfig | None = None
+) -> Forecast:
+    """One campaign's forecast (`campaign_forecasts`); raises `InputError` when its stored spec
+    no longer loads."""
+    load_spec(campaign.id, campaign.spec)
+    return campaign_forecasts(session, [campaign], now, config=config)[campaign.id]
+
+
+def campaign_forecasts(
     session: Session,
-    campaign: Campaign,
+    campaigns: Sequence[Campaign],
     now: datetime,
     *,
     config: EngineConfig | None = None,
-    reads: dict[int, Any] | None = None,
-) -> Forecast:
-    """The campaign's forecast at `now`: its leads not yet contacted, at the daily capacity of
-    its active identities (the lowest of the Smart Limit, the campaign's cap and the weekly
-    invitation cap over the working days), today's room counted as the planner reads it.
-
-    `reads`: a dict kept across the forecasts of several campaigns at the same `now`, so that an
-    identity's sends are read once for all of them.
-    """
+) -> dict[int, Forecast]:
+    """Each campaign's forecast at `now` (by id; one whose stored spec no longer loads has none):
+    its leads not yet contacted, at the daily capacity of its active identities (the lowest of
+    the Smart Limit, the campaign's cap and the weekly invitation cap over the working days),
+    today's room counted as the planner reads it. Each identity's quotas are read once, for
+    every campaign it serves."""
     cfg = config or EngineConfig()
-    cache: dict[int, _Reads] = reads if reads is not None else {}
-    spec = load_spec(campaign.id, campaign.spec)
-    action = _first_contact(spec)
+    specs: dict[int, CampaignSpec] = {}
+    for campaign in campaigns:
+        with contextlib.suppress(LinkseqError):
+            specs[campaign.id] = load_spec(campaign.id, campaign.spec)
+    if not specs:
+        return {}
+    ids = list(specs)
+    first = {cid: _first_contact(spec) for cid, spec in specs.items()}
+    cap = {cid: getattr(specs[cid].caps, first[cid].value) for cid in ids}
     # not contacted: no invitation, message or InMail reached LinkedIn (the funnel's milestones)
-    leads_left = int(
-        session.execute(
-            sa.select(sa.func.count()).where(
-                Enrollment.campaign_id == campaign.id,
+    left: dict[int, int] = {
+        cid: int(n)
+        for cid, n in session.execute(
+            sa.select(Enrollment.campaign_id, sa.func.count())
+            .where(
+                Enrollment.campaign_id.in_(ids),
                 Enrollment.state.in_([EnrollmentState.NEW, EnrollmentState.READY]),
                 Enrollment.invited_at.is_(None),
                 Enrollment.messaged_at.is_(None),
             )
-        ).scalar_one()
-    )
-    identities = list(
-        session.scalars(
-            sa.select(Identity)
-            .join(CampaignIdentity, CampaignIdentity.identity_id == Identity.id)
-            .where(CampaignIdentity.campaign_id == campaign.id)
-            .order_by(Identity.id)
+            .group_by(Enrollment.campaign_id)
         )
-    )
-    cap = getattr(spec.caps, action.value)
-    daily = today = 0
-    for identity in identities:
-        if identity.status is not IdentityStatus.ACTIVE:
-            continue
-        level = AccountLevel.parse(identity.level.value)
-        full, _ = smart_limit(action, level, messages_per_day=cfg.messages_per_day)
-        per_day = full if cap is None else min(full, cap)
-        if action is Action.connect:
-            working_days = max(1, len(spec.schedule.days))
-            per_day = min(per_day, cfg.weekly_invitation_cap // working_days)
-        daily += per_day
-        # what the identity may still send today: its limits (ramp-up, weekly cap, Edges' own
-        # count, pending invitations) and the campaign's own cap, as the planner reads them
-        read = _reads(session, identity.id, now, cache)
-        quotas, caps = quotas_of(
-            identity,
-            read.sends,
-            read.holds,
+    }
+    served: dict[int, list[Identity]] = {}
+    for cid, identity in session.execute(
+        sa.select(CampaignIdentity.campaign_id, Identity)
+        .join(Identity, Identity.id == CampaignIdentity.identity_id)
+        .where(CampaignIdentity.campaign_id.in_(ids))
+        .order_by(Identity.id)
+    ):
+        served.setdefault(cid, []).append(identity)
+    # what each active identity may still send today for each campaign: its limits (ramp-up,
+    # weekly cap, Edges' own count, pending invitations) and the campaign's own cap
+    room: dict[tuple[int, int], int] = {}
+    active = {
+        i.id: i for group in served.values() for i in group if i.status is IdentityStatus.ACTIVE
+    }
+    for identity in active.values():
+        mine = [cid for cid, group in served.items() if identity in group]
+        quotas, caps = identity_quotas(
+            session,
+            identity=identity,
             now=now,
             config=cfg,
-            campaign_caps={campaign.id: {action: cap}},
-            remote=read.remote,
-            pending_invitations=read.pending,
+            campaign_caps={cid: {first[cid]: cap[cid]} for cid in mine},
+            remote=load_remote_limits(session, identity.id),
+            pending_invitations=pending_invitations(session, identity.id),
         )
-        left = quotas[action].remaining
-        if (campaign.id, action) in caps:
-            left = min(left, caps[(campaign.id, action)].remaining)
-        today += max(0, min(left, per_day))
-    schedule = spec.schedule
-    tz = lead_zone(
-        "fixed" if schedule.timezone == "fixed" else "default",
-        None,
-        None,
-        schedule.fixed_timezone,
-        schedule.default_timezone,
-    )
-    at = None
-    if campaign.status is CampaignStatus.ACTIVE or leads_left == 0:
-        at = forecast_completion(
-            now=now,
-            leads_left=leads_left,
+        for cid in mine:
+            limit, own = quotas[first[cid]].remaining, caps.get((cid, first[cid]))
+            room[(identity.id, cid)] = limit if own is None else min(limit, own.remaining)
+    out: dict[int, Forecast] = {}
+    for campaign in campaigns:
+        cid = campaign.id
+        if cid not in specs:
+            continue
+        spec, action = specs[cid], first[cid]
+        daily = today = 0
+        for identity in served.get(cid, []):
+            if identity.id not in active:
+                continue
+            level = AccountLevel.parse(identity.level.value)
+            full, _ = smart_limit(action, level, messages_per_day=cfg.messages_per_day)
+            per_day = full if cap[cid] is None else min(full, cap[cid])
+            if action is Action.connect:
+                working_days = max(1, len(spec.schedule.days))
+                per_day = min(per_day, cfg.weekly_invitation_cap // working_days)
+            daily += per_day
+            today += max(0, min(room[(identity.id, cid)], per_day))
+        schedule = spec.schedule
+        tz = lead_zone(
+            "fixed" if schedule.timezone == "fixed" else "default",
+            None,
+            None,
+            schedule.fixed_timezone,
+            schedule.default_timezone,
+        )
+        at = None
+        if campaign.status is CampaignStatus.ACTIVE or left.get(cid, 0) == 0:
+            at = forecast_completion(
+                now=now,
+                leads_left=left.get(cid, 0),
+                daily_capacity=daily,
+                schedule=schedule.working_schedule(),
+                tz=tz,
+                today_left=today,
+            )
+        out[cid] = Forecast(
+            leads_left=left.get(cid, 0),
+            first_contact=action.value,
             daily_capacity=daily,
-            schedule=schedule.working_schedule(),
-            tz=tz,
             today_left=today,
+            at=at,
+            open_now=is_open(schedule.working_schedule(), tz, now),
+            identities={i.name: i.status.value for i in served.get(cid, [])},
         )
-    return Forecast(
-        leads_left=leads_left,
-        first_contact=action.value,
-        daily_capacity=daily,
-        today_left=today,
-        at=at,
-        open_now=is_open(schedule.working_schedule(), tz, now),
-        identities={i.name: i.status.value for i in identities},
-    )
+    return out
 
 
 def campaign_status(

@@ -19,8 +19,9 @@ from sqlalchemy.orm import Session
 
 from linkseq.campaigns import CampaignSpec
 from linkseq.engine.config import EngineConfig
+from linkseq.engine.limits import load_remote_limits
 from linkseq.engine.outbox import holds_for
-from linkseq.engine.quotas import RemoteLimits, Sends, quotas_of, recent_sends
+from linkseq.engine.quotas import Sends, quotas_of, recent_sends
 from linkseq.engine.steps import load_spec, step_at, step_kind
 from linkseq.planning.hours import WorkingSchedule
 from linkseq.planning.pacing import Pacing, StepKind, pass_rng
@@ -234,12 +235,12 @@ def build_plan(
     *,
     now: datetime,
     config: EngineConfig,
-    remote: RemoteLimits | None = None,
     pending_invitations: int | None = None,
     ahead: timedelta | None = None,
 ) -> IdentityPlan:
     """The identity's plan now: due candidates within the pacing horizon (or `ahead`, when
-    longer), every limit applied."""
+    longer), every limit applied, Edges' own counts (`limits.load_remote_limits`) included."""
+    remote = load_remote_limits(session, identity.id)
     pacing = campaign_pacing(campaigns)
     if ahead is not None and ahead > pacing.horizon:
         pacing = dataclasses.replace(pacing, horizon=ahead)

@@ -25,7 +25,7 @@ from linkseq.edges import AuthenticationError, AuthExpired, EdgesClient, EdgesEr
 from linkseq.engine.actions import ActionResult, kind_of, perform, reconcile, withdraw_or_close
 from linkseq.engine.admission import admit
 from linkseq.engine.config import EngineConfig
-from linkseq.engine.limits import load_remote_limits, refresh_remote_limits
+from linkseq.engine.limits import refresh_remote_limits
 from linkseq.engine.memo import PlanMemo, goes_ahead, high_water
 from linkseq.engine.outbox import IN_FLIGHT
 from linkseq.engine.planner import (
@@ -653,7 +653,6 @@ class Engine:
             campaigns,
             now=now,
             config=self.config,
-            remote=load_remote_limits(session, identity.id),
             pending_invitations=self._pending(session, identity),
             ahead=None if self.dry_run else self.config.replan_every,
         )

@@ -4,14 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from linkseq.campaigns import InmailStep, MessageStep, Step
 from linkseq.engine.config import EngineConfig
-from linkseq.engine.explain import campaign_forecast
+from linkseq.engine.explain import Forecast, campaign_forecasts
 from linkseq.engine.funnel import campaign_funnels
 from linkseq.engine.steps import load_spec
 from linkseq.errors import LinkseqError
@@ -50,7 +49,7 @@ def campaign_views(
     config: EngineConfig | None = None,
 ) -> list[CampaignView]:
     """Every campaign (or one) with its funnel, states and reply rate per message step, and at
-    `now` its forecast (`linkseq.engine.explain.campaign_forecast`, as `campaigns status`).
+    `now` its forecast (`linkseq.engine.explain.campaign_forecasts`, as `campaigns status`).
 
     The funnel is `linkseq.engine.funnel`'s, as the CLI and the demo count it.
     """
@@ -90,7 +89,7 @@ def campaign_views(
     ):
         replied_after[(cid, count)] = n
     views = []
-    reads: dict[int, Any] = {}  # each identity's sends, read once for every campaign's forecast
+    forecasts = {} if now is None else campaign_forecasts(session, campaigns, now, config=config)
     for campaign in campaigns:
         cid = campaign.id
         counts = funnels.get(cid) or dict.fromkeys(FUNNEL_STAGES, 0)
@@ -124,24 +123,14 @@ def campaign_views(
                 funnel=funnel,
                 states=dict(sorted(by_state.items())),
                 steps=steps,
-                forecast=_forecast(session, campaign, now, config, reads)
-                if now is not None
-                else None,
+                forecast=_forecast(forecasts.get(cid)),
             )
         )
     return views
 
 
-def _forecast(
-    session: Session,
-    campaign: Campaign,
-    now: datetime,
-    config: EngineConfig | None,
-    reads: dict[int, Any],
-) -> CampaignForecast | None:
-    try:
-        found = campaign_forecast(session, campaign, now, config=config, reads=reads)
-    except LinkseqError:  # a stored spec that no longer loads: the card shows no forecast
+def _forecast(found: Forecast | None) -> CampaignForecast | None:
+    if found is None:  # not asked for, or a stored spec that no longer loads
         return None
     return CampaignForecast(
         leads_not_contacted=found.leads_left,
