@@ -159,21 +159,20 @@ def void(session: Session, action: OutboxAction, *, reason: str, now: datetime) 
 # built once: constructing a statement costs more than running it
 _TABLE = cast(sa.Table, OutboxAction.__table__)
 _INSERT = sa.insert(_TABLE)
-_SENT = (
-    sa.update(_TABLE)
-    .where(_TABLE.c.id == sa.bindparam("b_id"))
-    .values({name: sa.bindparam(name, type_=_TABLE.c[name].type) for name in _SENT_COLUMNS})
-)
-_SENT_NO_RESPONSE = (
-    sa.update(_TABLE)
-    .where(_TABLE.c.id == sa.bindparam("b_id"))
-    .values(
-        {
-            name: sa.null() if name == "response" else sa.bindparam(name, type_=_TABLE.c[name].type)
-            for name in _SENT_COLUMNS
-        }
-    )
-)
+
+
+def _sent_update(*, response: bool) -> sa.Update:
+    """`mark_sent`'s UPDATE; without a response the column is SQL NULL (not JSON 'null')."""
+    values: dict[str, Any] = {
+        name: sa.bindparam(name, type_=_TABLE.c[name].type) for name in _SENT_COLUMNS
+    }
+    if not response:
+        values["response"] = sa.null()
+    return sa.update(_TABLE).where(_TABLE.c.id == sa.bindparam("b_id")).values(values)
+
+
+_SENT = _sent_update(response=True)
+_SENT_NO_RESPONSE = _sent_update(response=False)
 _IN_FLIGHT = (
     sa.select(OutboxAction)
     .where(

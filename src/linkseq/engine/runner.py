@@ -386,18 +386,15 @@ class Engine:
         return tuple(bool(x) for x in session.execute(query, params).one())
 
     def _pending(self, session: Session, identity: Identity) -> int:
-        """`_pending_count`, recounted at most every 30 minutes per identity: the pending cap
-        (500) is a soft guard, and a count a few invitations old does not move it."""
+        """`sync.pending_invitations`, recounted at most every 30 minutes per identity: the
+        pending cap (500) is a soft guard, and a count a few invitations old does not move it."""
         now = self._now()
         cached = self._pending_cache.get(identity.id)
         if cached is not None and now - cached[0] < timedelta(minutes=30):
             return cached[1]
-        count = self._pending_count(session, identity)
+        count = pending_invitations(session, identity.id)
         self._pending_cache[identity.id] = (now, count)
         return count
-
-    def _pending_count(self, session: Session, identity: Identity) -> int:
-        return pending_invitations(session, identity.id)
 
     def _pass(
         self, session: Session, identity: Identity, report: IdentityReport, *, in_flight: bool
