@@ -161,7 +161,9 @@ def test_a_step_the_lead_lacks_data_for_is_held_for_input(sim: Simulation) -> No
         session.rollback()
     assert (answer.status, answer.hold) == ("held", "input")
     assert answer.why.startswith("missing variable 'first_name'")
-    assert "not tried again" in answer.sentence
+    assert "tried again once the lead's data changes" in answer.sentence
+    assert answer.fix is not None
+    assert "leads import" in answer.fix
 
 
 def test_the_lead_page_survives_a_campaign_that_no_longer_loads(sim: Simulation) -> None:

@@ -80,6 +80,11 @@ def import_cmd(
         console.print(
             f"{report.forgotten} skipped: they asked to be forgotten (--allow-forgotten to import)"
         )
+    if report.retried:
+        console.print(
+            f"{report.retried} held step(s) of the updated leads will be tried again "
+            "(they were waiting for data the file now gives)"
+        )
     if campaign:
         console.print(
             f"Campaign {campaign!r}: {report.enrolled} enrolled, "
@@ -186,6 +191,7 @@ def search_cmd(
                 "unchanged": report.unchanged,
                 "duplicates": report.duplicates,
                 "enrolled": report.enrolled,
+                "retried": report.retried,
                 "bad_rows": [{"line": b.line, "reason": b.reason} for b in bad],
             }
         )
@@ -194,6 +200,8 @@ def search_cmd(
         f"Found {report.found} people as {searcher.name}: {report.created} new, "
         f"{report.updated} updated, {report.unchanged} unchanged, {len(bad)} unusable"
     )
+    if report.retried:
+        console.print(f"{report.retried} held step(s) of the updated leads will be tried again")
     if campaign:
         console.print(f"Campaign {campaign!r}: {report.enrolled} enrolled")
     for row in bad[:SHOW_BAD_ROWS]:

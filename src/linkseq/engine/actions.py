@@ -57,6 +57,7 @@ from linkseq.engine.steps import (
 from linkseq.engine.sync import connect_lead
 from linkseq.engine.transitions import apply_event, note
 from linkseq.leads.dnc import is_on_dnc
+from linkseq.leads.writer import HELD_PREFIX
 from linkseq.store.enums import ActionKind, EnrollmentState
 from linkseq.store.models import Conversation, Enrollment, Identity, Lead, OutboxAction
 
@@ -164,7 +165,7 @@ def perform(
     request, held = _request(step, lead)
     if request is None:
         enrollment.next_action_at = None
-        note(session, enrollment, now=at, reason=f"held: {held}", details={"step": step.id})
+        note(session, enrollment, now=at, reason=f"{HELD_PREFIX}{held}", details={"step": step.id})
         session.commit()
         return ActionResult("held", kind, held or "")
     if dry_run:

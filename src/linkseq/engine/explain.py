@@ -35,6 +35,7 @@ from linkseq.engine.quotas import identity_quotas
 from linkseq.engine.steps import invite_timeout, load_spec, step_at, step_kind
 from linkseq.engine.sync import pending_invitations
 from linkseq.errors import LinkseqError, NotFoundError
+from linkseq.leads.writer import HELD_PREFIX
 from linkseq.planning.hours import is_open, next_open
 from linkseq.planning.quota import AccountLevel, Action, smart_limit
 from linkseq.planning.schedule import Held, HoldReason, Planned, forecast_completion
@@ -266,12 +267,13 @@ def explain(
     if state not in PLANNED_STATES or found is None:  # a wait step: the lead's move is awaited
         return answer("waiting", enrollment.reason or state.value, when=due)
     if due is None:  # `perform` could not write the step for this lead (`actions._request`)
-        why = (enrollment.reason or "the step cannot be written").removeprefix("held: ")
+        why = (enrollment.reason or "the step cannot be written").removeprefix(HELD_PREFIX)
         return answer(
             "held",
-            f"{why}; the step is not tried again on its own",
+            f"{why}; the step is tried again once the lead's data changes",
             hold="input",
-            nxt="nothing planned",
+            nxt="nothing planned until the lead gains the missing data",
+            fix="import the lead again with the missing field: linkseq leads import FILE",
         )
     campaigns = active_campaigns(session, identity.id)
     built = build_plan(

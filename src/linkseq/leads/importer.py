@@ -48,6 +48,7 @@ class ImportReport:
     enrolled: int = 0
     already_enrolled: int = 0
     on_dnc: int = 0
+    retried: int = 0  # leads' held steps due again now that the leads gained data
     bad_rows: list[BadRow] = field(default_factory=list)
     dry_run: bool = False
 
@@ -63,6 +64,7 @@ class ImportReport:
             "enrolled": self.enrolled,
             "already_enrolled": self.already_enrolled,
             "on_dnc": self.on_dnc,
+            "retried": self.retried,
             "bad_rows": [{"line": bad.line, "reason": bad.reason} for bad in self.bad_rows],
             "dry_run": self.dry_run,
         }
@@ -159,6 +161,7 @@ def import_csv(
         )
         report.created, report.updated = written.created, written.updated
         report.unchanged, report.forgotten = written.unchanged, written.forgotten
+        report.retried = written.retried
         if target is not None:
             enrolled: EnrollResult = enroll_leads(session, target, written.lead_ids or [], now=now)
             report.enrolled, report.already_enrolled = enrolled.enrolled, enrolled.already

@@ -40,6 +40,7 @@ class SearchReport:
     unchanged: int = 0
     duplicates: int = 0
     enrolled: int = 0
+    retried: int = 0  # leads' held steps due again now that the leads gained data
     bad: list[BadRow] | None = None
 
 
@@ -97,6 +98,7 @@ def source_from_search(
         updated=written.updated,
         unchanged=written.unchanged,
         duplicates=duplicates,
+        retried=written.retried,
         bad=bad,
     )
     if target is not None:

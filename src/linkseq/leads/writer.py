@@ -18,13 +18,19 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from linkseq.leads.records import MERGEABLE, LeadRecord
-from linkseq.store.enums import TimezoneSource
-from linkseq.store.models import Lead, profile_url_hash
+from linkseq.store.enums import EnrollmentState, TimezoneSource
+from linkseq.store.models import AuditEvent, Enrollment, Lead, profile_url_hash
 
 __all__ = ["CHUNK", "WriteResult", "dedupe_records", "write_leads"]
 
 CHUNK = 2_000
 _LEADS = cast(sa.Table, Lead.__table__)
+_ENROLLMENTS = cast(sa.Table, Enrollment.__table__)
+_AUDIT = cast(sa.Table, AuditEvent.__table__)
+# `perform` holds a lead whose step cannot be written (a template variable it lacks): no next
+# action, and this prefix on its reason (`linkseq.engine.actions`)
+HELD_PREFIX = "held: "
+_STEP_STATES = (EnrollmentState.READY, EnrollmentState.CONNECTED, EnrollmentState.MESSAGED)
 
 
 @dataclass(slots=True)
@@ -37,6 +43,8 @@ class WriteResult:
     forgotten: int = 0
     # lead id of every record written (created, updated or unchanged), in input order.
     lead_ids: list[int] | None = None
+    # enrollments held for data their step lacked, of leads this write enriched: due again
+    retried: int = 0
 
 
 def dedupe_records(records: Iterable[LeadRecord]) -> tuple[list[LeadRecord], int]:
@@ -141,12 +149,67 @@ def write_leads(
         )
         forgotten = set(session.execute(forgotten_query).scalars())
     fast = _SqliteBulk(session, now, source) if bulk else None
+    updated: list[int] = []
     try:
-        _write_chunks(session, records, now, source, progress, forgotten, fast, result)
+        _write_chunks(session, records, now, source, progress, forgotten, fast, result, updated)
     finally:
         if fast is not None:
             fast.close()
+    result.retried = retry_held(session, updated, now=now)
     return result
+
+
+def retry_held(session: Session, lead_ids: Sequence[int], *, now: datetime) -> int:
+    """Make the held steps of `lead_ids` due again: enrollments whose step could not be written
+    for lack of the lead's data (a missing template variable) and that wait for nothing else.
+
+    Called when those leads gained data: the next pass renders the step again, and holds the
+    lead again with the reason if what it needs is still missing. Each enrollment gets an audit
+    row saying so (its history shows why it moved); its version is bumped, so an engine holding
+    a stale copy of it writes nothing over this. The caller commits. Returns the count.
+    """
+    rows: list[Any] = []
+    for start in range(0, len(lead_ids), CHUNK):
+        rows.extend(
+            session.execute(
+                sa.select(_ENROLLMENTS.c.id, _ENROLLMENTS.c.lead_id, _ENROLLMENTS.c.state).where(
+                    _ENROLLMENTS.c.lead_id.in_(lead_ids[start : start + CHUNK]),
+                    _ENROLLMENTS.c.state.in_(_STEP_STATES),
+                    _ENROLLMENTS.c.next_action_at.is_(None),
+                    _ENROLLMENTS.c.reason.startswith(HELD_PREFIX, autoescape=True),
+                )
+            ).all()
+        )
+    if not rows:
+        return 0
+    reason = "the lead's data changed: its held step is tried again"
+    session.execute(
+        sa.update(_ENROLLMENTS)
+        .where(_ENROLLMENTS.c.id == sa.bindparam("b_id"))
+        .values(
+            next_action_at=now,
+            reason=reason,
+            updated_at=now,
+            version=_ENROLLMENTS.c.version + 1,
+        ),
+        [{"b_id": row.id} for row in rows],
+    )
+    session.execute(
+        sa.insert(_AUDIT),
+        [
+            {
+                "enrollment_id": row.id,
+                "lead_id": row.lead_id,
+                "from_state": EnrollmentState(row.state).value,
+                "to_state": EnrollmentState(row.state).value,
+                "reason": reason,
+                "at": now,
+                "details": {"event": "retried"},
+            }
+            for row in rows
+        ],
+    )
+    return len(rows)
 
 
 def _write_chunks(
@@ -158,7 +221,10 @@ def _write_chunks(
     forgotten: set[str],
     fast: _SqliteBulk | None,
     result: WriteResult,
+    updated: list[int],
 ) -> None:
+    """Write `records` chunk by chunk; the ids of the known leads they enriched go to
+    `updated`."""
     assert result.lead_ids is not None
     for start in range(0, len(records), CHUNK):
         chunk = list(records[start : start + CHUNK])
@@ -196,6 +262,7 @@ def _write_chunks(
             result.created += len(news)
         for update in updates:  # few in practice; each may touch different columns
             lead_id = update.pop("_id")
+            updated.append(lead_id)
             session.execute(sa.update(_LEADS).where(_LEADS.c.id == lead_id).values(**update))
         result.updated += len(updates)
         for record in chunk:
