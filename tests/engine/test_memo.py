@@ -195,7 +195,7 @@ def test_a_kept_plan_waiting_a_spread_gap_is_overtaken_by_what_it_held_once_that
             (Held(lead("2", StepKind.first_message), HoldReason.delay, held_at),),
         )
         built = IdentityPlan(plan, {}, Pacing(), ())
-        return PlanMemo(built, frozenset(), now + timedelta(hours=1), (0, 0))
+        return PlanMemo(built, frozenset(), now + timedelta(hours=1), (0, 0), now)
 
     far, near = timedelta(minutes=30), Pacing().max_gap
     assert memo(far, now - timedelta(minutes=1)).overtaken(now)
@@ -227,3 +227,49 @@ def test_a_plan_that_sends_nothing_holds_until_a_lead_it_held_could_go(harness: 
             session, identity_id=identity_id, now=now + timedelta(hours=1), campaigns=frozenset()
         )
         assert not moved
+
+
+def test_a_plan_with_nothing_to_send_is_kept_over_the_weekend_and_wakes_for_the_first_zone(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Saturday: every lead waits for Monday's hours. The empty plan is kept until the first
+    zone opens (Tokyo, Sunday midnight UTC), not rebuilt at every horizon; each lead still goes
+    when its own Monday opens."""
+    import linkseq.engine.runner as runner
+
+    builds: list[datetime] = []
+    build_plan = runner.build_plan
+
+    def counting(*args: object, **kwargs: object) -> object:
+        builds.append(kwargs["now"])  # type: ignore[arg-type]
+        return build_plan(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(runner, "build_plan", counting)
+    spec = campaign_spec(steps=VISITS)
+    spec["schedule"]["timezone"] = "lead"
+    persons = [person(f"lon{i}") for i in range(6)] + [
+        person("tokyo", timezone="Asia/Tokyo")
+    ]
+    h = Harness(f"sqlite:///{tmp_path / 'weekend.db'}", persons=persons, campaigns=[spec])
+    try:
+        saturday = datetime(2026, 1, 10, 10, 0, tzinfo=UTC)
+        tokyo_opens = datetime(2026, 1, 12, 0, 0, tzinfo=UTC)  # Monday 09:00 in Tokyo
+        london_opens = datetime(2026, 1, 12, 9, 0, tzinfo=UTC)
+        h.sandbox.advance(to=saturday)
+        h.run(until=tokyo_opens + timedelta(hours=2))
+        weekend = [at for at in builds if at < tokyo_opens]
+        # the admission pass plans, and plans again once its leads are ready: then no more
+        # (without keeping the empty plan: one every three hours, 14 over the weekend)
+        assert len(weekend) <= 3, weekend
+        assert tokyo_opens <= _visited_at(h, "tokyo") < tokyo_opens + timedelta(minutes=30)
+        assert builds[-1] == tokyo_opens  # woken for it, with a plan made then
+        h.run(until=london_opens + timedelta(hours=3))
+        london = [_visited_at(h, f"lon{i}") for i in range(6)]
+        assert min(london) >= london_opens
+    finally:
+        h.close()
+
+
+def _visited_at(h: Harness, handle: str) -> datetime:
+    [at] = [event.at for event in h.audit(handle) if event.reason.startswith("visited")]
+    return at.replace(tzinfo=UTC) if at.tzinfo is None else at

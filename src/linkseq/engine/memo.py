@@ -8,7 +8,9 @@ instead of rebuilding it, as long as nothing the plan was built from has changed
 - the plan is younger than `replan_every`, and no action it held for a used-up quota could go
   yet (that quota's next slot);
 - a plan with no action at all (every lead held: hours, delays, quotas) holds until the first
-  instant one of them could go: a pass woken meanwhile (a periodic sync) does not rebuild it;
+  instant one of them could go, or one of the steps due after it was built (the runner reads
+  them for its wake, a day ahead): a pass woken meanwhile (a periodic sync) does not rebuild it,
+  and neither do nights and weekends every `replan_every`;
 - its next action is within one human gap, or nothing it held could go yet: a pass does not
   wait longer than that gap for the next action (its worker serves the other identities), so
   the identity is woken for it, but a step that fell due meanwhile gets a new plan;
@@ -91,6 +93,7 @@ class PlanMemo:
     campaigns: frozenset[int]
     valid_until: datetime
     high_water: tuple[int, int]  # outbox, audit
+    built_at: datetime
     consumed: int = 0
     ours: set[int] = field(default_factory=set)
     sent_to: set[int] = field(default_factory=set)  # enrollments
@@ -112,7 +115,18 @@ class PlanMemo:
         for held in built.plan.held:
             if held.earliest is not None and (empty or held.reason is HoldReason.quota):
                 until = min(until, held.earliest)
-        return cls(built, campaigns, until, high_water)
+        return cls(built, campaigns, until, high_water, now)
+
+    def hold_empty_until(self, later: datetime) -> None:
+        """A plan with no action holds until the first instant one of its held leads could
+        go, or `later`: the first instant a step due since `built_at` could go (its candidates
+        were the steps due by its horizon; `later` covers every step due after the plan was
+        built). Nothing else moves a lead to go sooner without writing an audit or an outbox
+        row, which `usable` sees."""
+        assert not self.built.plan.go
+        self.valid_until = min(
+            [later, *(h.earliest for h in self.built.plan.held if h.earliest is not None)]
+        )
 
     def plan(self) -> Plan:
         """The plan's actions not sent yet (as late as the sends went: the gaps between two

@@ -76,6 +76,9 @@ _PLANNED_STATES = [EnrollmentState.READY, EnrollmentState.CONNECTED, EnrollmentS
 _WAKE_STATES = [*_PLANNED_STATES, EnrollmentState.NEW, EnrollmentState.INVITED]
 _MESSAGE_KINDS = {StepKind.first_message, StepKind.follow_up}
 _LEASE_ROWS_EVERY = timedelta(minutes=1)
+# how far a kept plan with nothing to send looks for the steps that fall due later (it is
+# rebuilt after that at the latest)
+_EMPTY_PLAN_HOLDS = timedelta(days=1)
 
 # Statements of every pass, built once and run with parameters: constructing a statement
 # costs more than running it.
@@ -764,7 +767,19 @@ class Engine:
         if not later:
             # a planned action is within the horizon and every step due before it was a
             # candidate of the plan; without one, the steps that become due later count
-            times += self._later_steps(session, identity, campaigns, now, min(times), usable)
+            memo = self._memos.get(identity.id)
+            if memo is not None and not memo.built.plan.go:
+                # a kept plan with nothing to send looks further: it holds until the first
+                # step due since it was built could go (its candidates were due before its
+                # horizon; nights and weekends are not replanned every horizon)
+                before = now + _EMPTY_PLAN_HOLDS
+                steps = self._later_steps(
+                    session, identity, campaigns, memo.built_at, before, usable
+                )
+                memo.hold_empty_until(min((opens for opens, _ in steps), default=before))
+            else:
+                steps = self._later_steps(session, identity, campaigns, now, min(times), usable)
+            times += [at for _, at in steps if at is not None]
         return max(min(times), soon)
 
     def _first_held(self, identity_id: int, holds: tuple[Held, ...]) -> dict[Action, datetime]:
@@ -789,11 +804,12 @@ class Engine:
         now: datetime,
         before: datetime,
         usable: Callable[[datetime | None, Action], datetime | None],
-    ) -> list[datetime]:
+    ) -> list[tuple[datetime, datetime | None]]:
         """When steps become due later and can go: per (campaign, step, message count, lead
         zone), the group's first due time moved into the campaign's hours in that zone (a step
-        that falls due at night or at the weekend does not wake the identity then). Only steps
-        due before `before` (the wake found so far) are read: a later one cannot come sooner."""
+        that falls due at night or at the weekend does not wake the identity then), and that
+        time moved to its action's next free slot (None: no slot known). Only steps due before
+        `before` (the wake found so far) are read: a later one cannot come sooner."""
         params = {
             "identity_id": identity.id,
             "campaigns": list(campaigns),
@@ -801,21 +817,21 @@ class Engine:
             "before": before,
         }
         rows = session.execute(_LATER_STEPS, params).all()
-        times: list[datetime] = []
+        times: list[tuple[datetime, datetime | None]] = []
         for cid, state, index, messages, lead_tz, due in rows:
             if due is None:
                 continue
-            when: datetime | None = ensure_utc(due)
+            opens = ensure_utc(due)
+            when: datetime | None = opens
             if state in _PLANNED_STATES:
                 info = campaigns[cid]
                 zone = info.zone(lead_tz, identity.timezone)
-                when = next_open(info.schedule, zone, ensure_utc(due))
+                opens = when = next_open(info.schedule, zone, opens)
                 step = step_at(info.spec.steps, index)
                 kind = step_kind(step, messages) if step is not None else None
                 if kind is not None:
                     when = usable(when, ACTION_OF_KIND[kind])
-            if when is not None:
-                times.append(when)
+            times.append((opens, when))
         return times
 
     def _sync_times(self, session: Session, identity: Identity, now: datetime) -> list[datetime]:
