@@ -8,7 +8,7 @@ Actions in flight (`sending`, `uncertain`) count too: they may have reached Link
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -209,7 +209,9 @@ def quotas_of(
     """The quotas from what was read: `sends`, `holds` in force by action (`*`: every action).
 
     `remote` (Edges' limits endpoint) corrects the local counts: the more conservative wins.
-    `pending_invitations` at or above the configured cap holds new invitations.
+    `pending_invitations` leaves room for at most the configured cap minus that many new
+    invitations (no slot is known beyond: an acceptance or a withdrawal frees one, which a sync
+    sees).
     """
     per_action, per_campaign = sends.per_action, sends.per_campaign
     everything = holds.get("*")
@@ -232,9 +234,15 @@ def quotas_of(
             quotas[action] = apply_remote_limits(
                 quotas[action], observed, now=now, sent_times=per_action.get(action, [])
             )
-    if pending_invitations is not None and pending_invitations >= config.pending_invitations_cap:
-        # withdrawals (or acceptances) free room; the next sync says when
-        quotas[Action.connect] = QuotaStatus(0, None, "pending_invitations_cap")
+    if pending_invitations is not None:
+        room = max(0, config.pending_invitations_cap - pending_invitations)
+        status = quotas[Action.connect]
+        if room == 0 or room < status.remaining:
+            # withdrawals (or acceptances) free room; the next sync says when
+            quotas[Action.connect] = QuotaStatus(room, None, "pending_invitations_cap")
+        elif len(status.frees) > room - status.remaining:
+            # the slots the windows free beyond the room are no slots
+            quotas[Action.connect] = replace(status, frees=status.frees[: room - status.remaining])
     caps: dict[tuple[int, Action], QuotaStatus] = {}
     for campaign_id, by_action in campaign_caps.items():
         for action, cap in by_action.items():

@@ -193,7 +193,6 @@ class Engine:
         self.owner = owner
         self.dry_run = dry_run
         self.stopping = False
-        self._pending_cache: dict[int, tuple[datetime, int]] = {}
         self._memos: dict[int, PlanMemo] = {}  # each identity's plan, kept between passes
         self._leases_at: datetime | None = None
         self._held_first: dict[int, tuple[tuple[Held, ...], dict[Action, datetime]]] = {}
@@ -387,17 +386,6 @@ class Engine:
             _HAS_DUE[states] = query
         params = {"identity_id": identity.id, "until": until, "campaigns": campaign_ids}
         return tuple(bool(x) for x in session.execute(query, params).one())
-
-    def _pending(self, session: Session, identity: Identity) -> int:
-        """`sync.pending_invitations`, recounted at most every 30 minutes per identity: the
-        pending cap (500) is a soft guard, and a count a few invitations old does not move it."""
-        now = self._now()
-        cached = self._pending_cache.get(identity.id)
-        if cached is not None and now - cached[0] < timedelta(minutes=30):
-            return cached[1]
-        count = pending_invitations(session, identity.id)
-        self._pending_cache[identity.id] = (now, count)
-        return count
 
     def _pass(
         self, session: Session, identity: Identity, report: IdentityReport, *, in_flight: bool
@@ -653,7 +641,8 @@ class Engine:
             campaigns,
             now=now,
             config=self.config,
-            pending_invitations=self._pending(session, identity),
+            # counted at every plan (a kept plan sends only the invitations it had room for)
+            pending_invitations=pending_invitations(session, identity.id),
             ahead=None if self.dry_run else self.config.replan_every,
         )
         return PlanMemo.keep(fresh, now=now, campaigns=ids, high_water=marks)

@@ -36,6 +36,7 @@ from linkseq.store.models import (
     Conversation,
     Enrollment,
     Identity,
+    Lead,
     OutboxAction,
     SentInvitation,
     SyncState,
@@ -460,14 +461,42 @@ def sync_sent_invitations(
 
 # `pending_invitations`: the invitations the sent-invitations cache holds pending, those sent
 # since it was synced, and the enrollments invited (before a first sync)
-_PENDING_CACHED = sa.select(sa.func.count()).where(
-    SentInvitation.identity_id == sa.bindparam("identity_id"), SentInvitation.withdrawn_at.is_(None)
+# an invitation of the cache the connections sync has seen accepted since (a connection of the
+# identity with the same profile) is no longer pending
+_ACCEPTED = sa.exists().where(
+    Connection.identity_id == SentInvitation.identity_id,
+    sa.or_(
+        Connection.linkedin_profile_id == SentInvitation.linkedin_profile_id,
+        Connection.profile_url == SentInvitation.profile_url,
+    ),
 )
-_CONNECTS_SINCE = sa.select(sa.func.count()).where(
-    OutboxAction.identity_id == sa.bindparam("identity_id"),
-    OutboxAction.kind == ActionKind.CONNECT,
-    OutboxAction.status.in_(COUNTED),
-    sa.func.coalesce(OutboxAction.sent_at, OutboxAction.created_at) > sa.bindparam("since"),
+_PENDING_CACHED = sa.select(sa.func.count()).where(
+    SentInvitation.identity_id == sa.bindparam("identity_id"),
+    SentInvitation.withdrawn_at.is_(None),
+    ~_ACCEPTED,
+)
+# an invitation sent since is pending until it is withdrawn or its lead is seen connected (a
+# connection of the identity, or the lead moved on as connected)
+_ANSWERED = (EnrollmentState.CONNECTED, EnrollmentState.MESSAGED, EnrollmentState.WITHDRAWN)
+_CONNECTS_SINCE = (
+    sa.select(sa.func.count())
+    .select_from(OutboxAction)
+    .outerjoin(Enrollment, Enrollment.id == OutboxAction.enrollment_id)
+    .outerjoin(Lead, Lead.id == Enrollment.lead_id)
+    .where(
+        OutboxAction.identity_id == sa.bindparam("identity_id"),
+        OutboxAction.kind == ActionKind.CONNECT,
+        OutboxAction.status.in_(COUNTED),
+        sa.func.coalesce(OutboxAction.sent_at, OutboxAction.created_at) > sa.bindparam("since"),
+        sa.or_(Enrollment.state.is_(None), Enrollment.state.not_in(_ANSWERED)),
+        ~sa.exists().where(
+            Connection.identity_id == OutboxAction.identity_id,
+            sa.or_(
+                Connection.linkedin_profile_id == Lead.linkedin_profile_id,
+                Connection.profile_url == Lead.profile_url,
+            ),
+        ),
+    )
 )
 _INVITED = sa.select(sa.func.count()).where(
     Enrollment.identity_id == sa.bindparam("identity_id"),
@@ -478,7 +507,8 @@ _INVITED = sa.select(sa.func.count()).where(
 def pending_invitations(session: Session, identity_id: int) -> int:
     """Invitations of the identity still pending, from the sent-invitations cache and the
     invitations sent since that cache was last synced (before a first sync: the enrollments
-    invited)."""
+    invited), less those the connections sync has seen accepted since (an identity at the cap
+    invites again after an acceptance, not only after the next sent-invitations sync)."""
     since = last_synced(session, identity_id, SyncKind.SENT_INVITATIONS)
     if since is None:
         return int(session.execute(_INVITED, {"identity_id": identity_id}).scalar_one())
