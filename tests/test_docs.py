@@ -98,3 +98,10 @@ def test_an_error_is_one_line_and_a_traceback_only_with_debug(tmp_path: Path) ->
 def test_usage_errors_exit_2(tmp_path: Path) -> None:
     assert _linkseq(tmp_path, "demo", "--leads", "many").returncode == 2
     assert _linkseq(tmp_path, "no-such-command").returncode == 2
+
+
+def test_every_setting_is_in_the_readme() -> None:
+    from linkseq.settings import Settings
+
+    missing = [n for n in Settings.model_fields if f"`LINKSEQ_{n.upper()}`" not in README]
+    assert missing == []

@@ -53,4 +53,10 @@ class Settings(BaseSettings):
         default=None, description="Login token for the dashboard when not bound to 127.0.0.1"
     )
     messages_per_day: int = Field(default=50, ge=1, le=250, description="Message quota per day")
+    weekly_invitation_cap: int = Field(
+        default=100, ge=1, le=200, description="Invitations per identity per 7 rolling days"
+    )
+    pending_invitations_cap: int = Field(
+        default=500, ge=1, le=5000, description="Invitations an identity may have pending"
+    )
     log_level: str = Field(default="INFO", description="Log level")

@@ -197,3 +197,22 @@ def test_worker_on_sigterm_finishes_the_send_releases_its_lease_and_exits_0(
     assert len(leases) == 1
     assert leases[0].owner is None  # released
     assert leases[0].expires_at is not None  # with the time the identity next has work
+
+
+@pytest.mark.parametrize("cap", [None, 1])
+def test_the_worker_takes_its_limits_from_the_settings(world: World, cap: int | None) -> None:
+    """`LINKSEQ_PENDING_INVITATIONS_CAP` (like `LINKSEQ_MESSAGES_PER_DAY`) reaches the worker's
+    own plan, not only `leads why` and the dashboard."""
+    if cap is not None:
+        world.env["LINKSEQ_PENDING_INVITATIONS_CAP"] = str(cap)
+    for _ in range(3):
+        result = world.linkseq("run", "--once", "--sandbox-clock", "--json")
+        assert result.returncode == 0, result.stderr
+        world.h.advance(timedelta(hours=1))
+    invited = world.calls.outreach()
+    assert set(invited) == {"linkedin-connect-profile"}
+    if cap is None:
+        assert len(invited) == len(HANDLES)  # the default cap (500) is far
+        return
+    assert len(invited) == cap
+    assert sorted(world.h.state(h) for h in HANDLES) == ["invited", "ready", "ready"]

@@ -247,9 +247,7 @@ def test_a_plan_with_nothing_to_send_is_kept_over_the_weekend_and_wakes_for_the_
     monkeypatch.setattr(runner, "build_plan", counting)
     spec = campaign_spec(steps=VISITS)
     spec["schedule"]["timezone"] = "lead"
-    persons = [person(f"lon{i}") for i in range(6)] + [
-        person("tokyo", timezone="Asia/Tokyo")
-    ]
+    persons = [person(f"lon{i}") for i in range(6)] + [person("tokyo", timezone="Asia/Tokyo")]
     h = Harness(f"sqlite:///{tmp_path / 'weekend.db'}", persons=persons, campaigns=[spec])
     try:
         saturday = datetime(2026, 1, 10, 10, 0, tzinfo=UTC)

@@ -345,7 +345,7 @@ def status_cmd(
     from linkseq.settings import Settings
 
     settings = Settings()
-    config = EngineConfig(messages_per_day=settings.messages_per_day)
+    config = EngineConfig.from_settings(settings)
     now = clock().now()
     with open_session(settings, readonly=True) as session:
         campaign = session.scalars(sa.select(Campaign).where(Campaign.name == name)).first()

@@ -316,7 +316,7 @@ def why_cmd(
     from linkseq.engine.explain import explain_lead
 
     settings = Settings()
-    config = EngineConfig(messages_per_day=settings.messages_per_day)
+    config = EngineConfig.from_settings(settings)
     with open_session(settings, readonly=True) as session:
         found = find_lead(session, lead)
         who = {"id": found.id, "name": found.full_name, "profile_url": found.profile_url}

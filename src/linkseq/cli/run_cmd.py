@@ -87,9 +87,11 @@ def _engine(
                 sessions=session_factory(db),
                 client=client,
                 clock=time_.clock,
-                config=EngineConfig(idle_wake=timedelta(minutes=idle_minutes))
+                config=EngineConfig.from_settings(
+                    settings, idle_wake=timedelta(minutes=idle_minutes)
+                )
                 if idle_minutes
-                else None,
+                else EngineConfig.from_settings(settings),
                 sleep=time_.sleep,
                 owner=owner or f"{socket.gethostname()}:{os.getpid()}",
                 dry_run=dry_run,

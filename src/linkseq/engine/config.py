@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import timedelta
-from typing import Literal
+from typing import TYPE_CHECKING, Any, Literal
+
+if TYPE_CHECKING:
+    from linkseq.settings import Settings
 
 __all__ = ["EngineConfig"]
 
@@ -47,3 +50,17 @@ class EngineConfig:
     # `linkseq.engine.background`) and arrive by callback; the pass then syncs live only
     # before admitting new leads and before sending messages
     periodic_syncs: Literal["live", "scheduled"] = "live"
+
+    @classmethod
+    def from_settings(cls, settings: Settings, **changes: Any) -> EngineConfig:
+        """The engine's limits as the settings give them (`LINKSEQ_MESSAGES_PER_DAY`, …), with
+        `changes`: the worker, `leads why`, `campaigns status`, the dashboard and the webhooks
+        all count quotas alike."""
+        return replace(
+            cls(
+                messages_per_day=settings.messages_per_day,
+                weekly_invitation_cap=settings.weekly_invitation_cap,
+                pending_invitations_cap=settings.pending_invitations_cap,
+            ),
+            **changes,
+        )

@@ -83,7 +83,7 @@ def get_session(services: Annotated[Services, Depends(get_services)]) -> Iterato
 
 def engine_config(services: Services) -> EngineConfig:
     """The engine's limits as the settings give them (quota arithmetic must match the worker)."""
-    return EngineConfig(messages_per_day=services.settings.messages_per_day)
+    return EngineConfig.from_settings(services.settings)
 
 
 # --- login ---------------------------------------------------------------------------------------

@@ -175,7 +175,11 @@ def _body_hash(raw: bytes) -> str:
 
 def _engine_config(services: Services) -> EngineConfig:
     config = services.extra.get("engine_config")
-    return config if isinstance(config, EngineConfig) else EngineConfig()
+    return (
+        config
+        if isinstance(config, EngineConfig)
+        else EngineConfig.from_settings(services.settings)
+    )
 
 
 def _outputs(services: Services) -> Outputs | None:
