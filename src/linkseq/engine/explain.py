@@ -137,8 +137,13 @@ _HELD_WORDS = {
 }
 
 
-def _held_words(held: Held, *, batched: bool) -> str:
-    if batched:  # a due message held back until a burst of them can go (`batch_messages`)
+def _held_words(held: Held, *, batched: bool, due: bool = True) -> str:
+    if batched:  # a message held back until a burst of them can go (`batch_messages`)
+        if not due:
+            return (
+                "waits for the step's delay, then to go in a burst of messages, "
+                "after one conversations sync"
+            )
         return "due: waits to go in a burst of messages, after one conversations sync"
     words = _HELD_WORDS.get(held.reason, held.reason.value)
     zone = getattr(held.candidate.tz, "key", None)
@@ -296,10 +301,11 @@ def explain(
             why = "due now: goes at the identity's next pass"
         return answer("due", why, when=verdict.at)
     if isinstance(verdict, Held):
-        batched = burst and verdict.reason is HoldReason.delay and due <= now
+        # (`batch_messages` moved the candidate's due time to when its burst goes)
+        batched = burst and verdict.reason is HoldReason.delay and verdict.candidate.due_at > due
         return answer(
             "held",
-            _held_words(verdict, batched=batched),
+            _held_words(verdict, batched=batched, due=due <= now),
             hold=verdict.reason.value,
             when=verdict.earliest,
             detail=verdict.detail or None,

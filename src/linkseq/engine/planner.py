@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import itertools
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -205,17 +206,44 @@ def batch_messages(
 ) -> list[Candidate]:
     """Hold due messages until `batch_min` are due or the oldest waited `batch_wait`.
 
-    One pass then sends them as a burst, a conversations sync before each (guide §15).
+    One pass then sends them as a burst, a conversations sync before each (guide §15). A
+    message not due yet is held the same way from its due time on: its candidate is due when
+    its burst would go (with `batch_min` due by then, or its oldest waiting `batch_wait`), so
+    the identity is not woken at its due time only to hold it.
     """
-    due = [c for c in candidates if c.kind in MESSAGE_KINDS and c.due_at <= now]
-    if not due or len(due) >= config.batch_min:
+    messages = sorted(
+        (c for c in candidates if c.kind in MESSAGE_KINDS), key=lambda c: (c.due_at, c.key)
+    )
+    if not messages:
         return candidates
-    oldest = min(c.due_at for c in due)
-    if oldest + config.batch_wait <= now:
+    release: dict[str, datetime] = {}
+    waiting: list[Candidate] = []  # due by the instant looked at, not gone yet
+
+    def burst(at: datetime) -> None:
+        """The waiting messages go at `at` (those due now and going now stay as they are)."""
+        for c in waiting:
+            if at > now and at > c.due_at:
+                release[c.key] = at
+        waiting.clear()
+
+    due = [c for c in messages if c.due_at <= now]
+    later = messages[len(due) :]
+    waiting += due
+    if due and (len(due) >= config.batch_min or due[0].due_at + config.batch_wait <= now):
+        burst(now)  # they go now
+    for at, arriving in itertools.groupby(later, key=lambda c: c.due_at):
+        if waiting and waiting[0].due_at + config.batch_wait < at:
+            burst(waiting[0].due_at + config.batch_wait)  # the oldest waited long enough
+        waiting += arriving
+        if len(waiting) >= config.batch_min:
+            burst(at)
+    if waiting:
+        burst(max(now, waiting[0].due_at + config.batch_wait))
+    if not release:
         return candidates
-    release = oldest + config.batch_wait
-    keys = {c.key for c in due}
-    return [dataclasses.replace(c, due_at=release) if c.key in keys else c for c in candidates]
+    return [
+        dataclasses.replace(c, due_at=release[c.key]) if c.key in release else c for c in candidates
+    ]
 
 
 @dataclass(frozen=True, slots=True)
