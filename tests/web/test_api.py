@@ -9,12 +9,13 @@ from fastapi.testclient import TestClient
 
 from linkseq.demo.simulation import Simulation, funnel
 from linkseq.engine.explain import campaign_forecast, explain
-from linkseq.store.enums import ActionKind, ActionStatus, CampaignStatus
+from linkseq.store.enums import ActionKind, ActionStatus, CampaignStatus, EnrollmentState
 from linkseq.store.models import (
     AuditEvent,
     Campaign,
     Conversation,
     Enrollment,
+    Lead,
     Message,
     OutboxAction,
 )
@@ -246,6 +247,47 @@ def test_csv_import_reports_bad_rows_with_their_line(client: TestClient) -> None
     refused = client.post("/api/leads/import", files={"file": ("x.csv", "name\nAnn\n", "text/csv")})
     assert refused.status_code == 400
     assert "linkedin_profile_url" in refused.json()["detail"]
+
+
+def test_an_import_that_gives_a_held_lead_its_data_makes_its_step_due(
+    client: TestClient, sim: Simulation
+) -> None:
+    with sim.sessions() as session:
+        enrollment = session.scalars(
+            sa.select(Enrollment)
+            .where(
+                Enrollment.state.in_(
+                    [EnrollmentState.READY, EnrollmentState.CONNECTED, EnrollmentState.MESSAGED]
+                )
+            )
+            .order_by(Enrollment.id)
+        ).first()
+        assert enrollment is not None
+        lead = session.get(Lead, enrollment.lead_id)
+        assert lead is not None
+        kept = (enrollment.next_action_at, enrollment.reason, lead.company_name)
+        enrollment.next_action_at = None
+        enrollment.reason = "held: missing variable 'company_name'"
+        lead.company_name = None
+        session.commit()
+        enrollment_id, url = enrollment.id, lead.profile_url
+    try:
+        csv = f"linkedin_profile_url,company_name\n{url},Initech\n"
+        answer = client.post("/api/leads/import", files={"file": ("l.csv", csv, "text/csv")})
+        assert answer.status_code == 200, answer.text
+        assert (answer.json()["updated"], answer.json()["retried"]) == (1, 1)
+        with sim.sessions() as session:
+            retried = session.get(Enrollment, enrollment_id)
+            assert retried is not None
+            assert retried.next_action_at is not None
+            assert "tried again" in (retried.reason or "")
+    finally:
+        with sim.sessions() as session:
+            enrollment = session.get(Enrollment, enrollment_id)
+            lead = session.scalars(sa.select(Lead).where(Lead.profile_url == url)).one()
+            assert enrollment is not None
+            enrollment.next_action_at, enrollment.reason, lead.company_name = kept
+            session.commit()
 
 
 def test_openapi_describes_the_api(client: TestClient) -> None:

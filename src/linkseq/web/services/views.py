@@ -270,6 +270,7 @@ class ImportResult(BaseModel):
     enrolled: int
     already_enrolled: int
     on_dnc: int
+    retried: int = 0  # held steps of the updated leads, due again
     bad_rows: list[dict[str, Any]]
     dry_run: bool
 
