@@ -271,3 +271,28 @@ def test_a_plan_with_nothing_to_send_is_kept_over_the_weekend_and_wakes_for_the_
 def _visited_at(h: Harness, handle: str) -> datetime:
     [at] = [event.at for event in h.audit(handle) if event.reason.startswith("visited")]
     return at.replace(tzinfo=UTC) if at.tzinfo is None else at
+
+
+def test_an_empty_plan_is_held_past_its_horizon_once_and_only_with_known_ends() -> None:
+    """A hold with no known end (a cap that frees only when a sync sees an answer) keeps the
+    plan's horizon: it is planned anew then, not a day later; an extension is made once."""
+    now = datetime(2026, 1, 10, 10, 0, tzinfo=UTC)
+    paris = ZoneInfo("Europe/Paris")
+    monday = datetime(2026, 1, 12, 8, 0, tzinfo=UTC)
+
+    def kept(earliest: datetime | None) -> PlanMemo:
+        held = Held(
+            Candidate("1", StepKind.invitation, "c", now, paris), HoldReason.quota, earliest
+        )
+        built = IdentityPlan(Plan((), (held,)), {}, Pacing(horizon=timedelta(hours=3)), ())
+        return PlanMemo.keep(built, now=now, campaigns=frozenset(), high_water=(0, 0))
+
+    known = kept(monday)
+    assert known.valid_until == now + timedelta(hours=3)  # as built: its horizon
+    assert known.extensible()
+    known.hold_empty_until(now + timedelta(days=1))
+    assert known.valid_until == now + timedelta(days=1)  # the step due after its horizon
+    assert not known.extensible()  # once
+    unknown = kept(None)
+    assert not unknown.extensible()
+    assert unknown.valid_until == now + timedelta(hours=3)

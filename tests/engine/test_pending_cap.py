@@ -11,9 +11,19 @@ from sqlalchemy.orm import Session
 
 from linkseq.engine.config import EngineConfig
 from linkseq.engine.quotas import Sends, quotas_of
+from linkseq.engine.sync import mark_synced, pending_invitations
 from linkseq.planning.quota import Action
+from linkseq.store.enums import ActionKind, EnrollmentState, SyncKind
+from linkseq.store.models import Connection, SentInvitation
 from tests.engine.harness import Harness, campaign_spec, person
-from tests.store.factories import T0, add_identity
+from tests.store.factories import (
+    T0,
+    add_campaign,
+    add_enrollment,
+    add_identity,
+    add_lead,
+    add_sent,
+)
 
 SETTLED = T0 - timedelta(days=60)  # past its ramp-up
 
@@ -134,3 +144,60 @@ def test_the_settings_give_the_engine_its_limits() -> None:
         config.idle_wake,
     ) == (120, 80, 300, timedelta(minutes=5))
     assert EngineConfig.from_settings(Settings(_env_file=None)) == EngineConfig()  # type: ignore[call-arg]
+
+
+def test_an_invitation_is_pending_until_a_connection_is_seen_after_it(session: Session) -> None:
+    """A connection row seen after the invitation answers it; one seen before (a former
+    connection invited again) does not, for the invitations sent since the last sync and for
+    those of the sync's own list alike."""
+    identity = add_identity(session)
+    campaign = add_campaign(session, identities=(identity,))
+    synced = T0 - timedelta(hours=1)
+    mark_synced(session, identity.id, SyncKind.SENT_INVITATIONS, synced)
+
+    def invited(handle: str) -> None:
+        lead = add_lead(session, handle, linkedin_profile_id=f"id-{handle}")
+        enrollment = add_enrollment(
+            session, campaign=campaign, lead=lead, identity=identity, state=EnrollmentState.INVITED
+        )
+        add_sent(
+            session,
+            identity_id=identity.id,
+            kind=ActionKind.CONNECT,
+            at=T0,
+            key=f"k-{handle}",
+            enrollment_id=enrollment.id,
+        )
+
+    def cached(handle: str) -> None:  # in the sync's list: sent before it, by hand or by us
+        session.add(
+            SentInvitation(
+                identity_id=identity.id,
+                invitation_urn=f"urn:{handle}",
+                linkedin_profile_id=f"id-{handle}",
+                profile_url=f"https://www.linkedin.com/in/{handle}",
+                seen_at=synced,
+            )
+        )
+
+    def connection(handle: str, seen: timedelta) -> None:
+        session.add(
+            Connection(
+                identity_id=identity.id,
+                linkedin_profile_id=f"id-{handle}",
+                profile_url=f"https://www.linkedin.com/in/{handle}",
+                seen_at=T0 + seen,
+            )
+        )
+
+    invited("former")  # a connection once, removed, invited again: pending
+    connection("former", -timedelta(days=10))
+    invited("accepted")  # accepted: the sync saw the connection an hour after
+    connection("accepted", timedelta(hours=1))
+    invited("waiting")  # no answer
+    cached("by-hand")  # accepted after the sync saw it pending
+    connection("by-hand", timedelta(hours=1))
+    cached("old-friend")  # a former connection of the identity, invited again by hand
+    connection("old-friend", -timedelta(days=5))
+    session.commit()
+    assert pending_invitations(session, identity.id) == 3  # former, waiting, old-friend

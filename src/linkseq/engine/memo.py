@@ -8,9 +8,10 @@ instead of rebuilding it, as long as nothing the plan was built from has changed
 - the plan is younger than `replan_every`, and no action it held for a used-up quota could go
   yet (that quota's next slot);
 - a plan with no action at all (every lead held: hours, delays, quotas) holds until the first
-  instant one of them could go, or one of the steps due after it was built (the runner reads
-  them for its wake, a day ahead): a pass woken meanwhile (a periodic sync) does not rebuild it,
-  and neither do nights and weekends every `replan_every`;
+  instant one of them could go: a pass woken meanwhile (a periodic sync) does not rebuild it.
+  When every hold ends at a known instant, the runner reads the steps due after the plan's
+  horizon (a day ahead of its build, once) and the plan holds until the first of them could go
+  too, not only to its horizon: nights and weekends are not replanned every `replan_every`;
 - its next action is within one human gap, or nothing it held could go yet: a pass does not
   wait longer than that gap for the next action (its worker serves the other identities), so
   the identity is woken for it, but a step that fell due meanwhile gets a new plan;
@@ -36,7 +37,7 @@ from datetime import datetime, timedelta
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from linkseq.engine.planner import IdentityPlan
+from linkseq.engine.planner import MAX_CANDIDATES, IdentityPlan
 from linkseq.planning.quota import Action
 from linkseq.planning.schedule import HoldReason, Plan, Planned
 from linkseq.store.models import AuditEvent, Enrollment, OutboxAction
@@ -98,6 +99,7 @@ class PlanMemo:
     ours: set[int] = field(default_factory=set)
     sent_to: set[int] = field(default_factory=set)  # enrollments
     late: timedelta = timedelta(0)  # how much later than planned the sends went
+    extended: bool = False  # an empty plan's validity was set past its horizon
 
     @classmethod
     def keep(
@@ -117,13 +119,25 @@ class PlanMemo:
                 until = min(until, held.earliest)
         return cls(built, campaigns, until, high_water, now)
 
+    def extensible(self) -> bool:
+        """True for a plan with nothing to send, not extended yet, whose holds all end at a
+        known instant and that read every candidate due by its horizon (`hold_empty_until`)."""
+        plan = self.built.plan
+        return (
+            not self.extended
+            and not plan.go
+            and all(h.earliest is not None for h in plan.held)
+            and len(self.built.candidates) < MAX_CANDIDATES
+        )
+
     def hold_empty_until(self, later: datetime) -> None:
         """A plan with no action holds until the first instant one of its held leads could
-        go, or `later`: the first instant a step due since `built_at` could go (its candidates
-        were the steps due by its horizon; `later` covers every step due after the plan was
-        built). Nothing else moves a lead to go sooner without writing an audit or an outbox
-        row, which `usable` sees."""
-        assert not self.built.plan.go
+        go, or `later`: the first instant a step due after its horizon (none of its
+        candidates) could go, a bounded time after it was built. Once: what the plan was built
+        from does not change without an audit or an outbox row, which `usable` sees, or (a
+        lead's zone, a sync that frees a slot the plan did not know of) is seen at `later`."""
+        assert self.extensible()
+        self.extended = True
         self.valid_until = min(
             [later, *(h.earliest for h in self.built.plan.held if h.earliest is not None)]
         )

@@ -32,6 +32,7 @@ from linkseq.store.enums import CampaignStatus, EnrollmentState, IdentityStatus
 from linkseq.store.models import Campaign, CampaignIdentity, Enrollment, Identity, Lead
 
 __all__ = [
+    "MAX_CANDIDATES",
     "MESSAGE_KINDS",
     "PLANNED_STATES",
     "CampaignInfo",
@@ -45,7 +46,7 @@ __all__ = [
 
 PLANNED_STATES = (EnrollmentState.READY, EnrollmentState.CONNECTED, EnrollmentState.MESSAGED)
 MESSAGE_KINDS = frozenset({StepKind.first_message, StepKind.follow_up})
-_MAX_CANDIDATES = 2000
+MAX_CANDIDATES = 2000  # the due candidates one plan reads
 
 
 @dataclass(frozen=True, slots=True)
@@ -169,7 +170,7 @@ def due_candidates(
     campaigns: dict[int, CampaignInfo],
     until: datetime,
     *,
-    limit: int = _MAX_CANDIDATES,
+    limit: int = MAX_CANDIDATES,
 ) -> list[Candidate]:
     """The identity's enrollments whose next step is due by `until`, as planner candidates.
 

@@ -757,17 +757,15 @@ class Engine:
             # a planned action is within the horizon and every step due before it was a
             # candidate of the plan; without one, the steps that become due later count
             memo = self._memos.get(identity.id)
-            if memo is not None and not memo.built.plan.go:
-                # a kept plan with nothing to send looks further: it holds until the first
-                # step due since it was built could go (its candidates were due before its
-                # horizon; nights and weekends are not replanned every horizon)
-                before = now + _EMPTY_PLAN_HOLDS
-                steps = self._later_steps(
-                    session, identity, campaigns, memo.built_at, before, usable
-                )
-                memo.hold_empty_until(min((opens for opens, _ in steps), default=before))
-            else:
-                steps = self._later_steps(session, identity, campaigns, now, min(times), usable)
+            if memo is not None and memo.extensible():
+                # a plan with nothing to send, just built: it holds until the first instant a
+                # step due after its candidates (its horizon) could go, a day at most (nights
+                # and weekends are not replanned at every horizon)
+                horizon = memo.built_at + memo.built.pacing.horizon
+                end = memo.built_at + _EMPTY_PLAN_HOLDS
+                after = self._later_steps(session, identity, campaigns, horizon, end, usable)
+                memo.hold_empty_until(min((opens for opens, _ in after), default=end))
+            steps = self._later_steps(session, identity, campaigns, now, min(times), usable)
             times += [at for _, at in steps if at is not None]
         return max(min(times), soon)
 

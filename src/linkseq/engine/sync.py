@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from datetime import datetime, timedelta
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
@@ -463,41 +464,73 @@ def sync_sent_invitations(
 # since it was synced, and the enrollments invited (before a first sync)
 # an invitation of the cache the connections sync has seen accepted since (a connection of the
 # identity with the same profile) is no longer pending
-_ACCEPTED = sa.exists().where(
-    Connection.identity_id == SentInvitation.identity_id,
-    sa.or_(
-        Connection.linkedin_profile_id == SentInvitation.linkedin_profile_id,
-        Connection.profile_url == SentInvitation.profile_url,
-    ),
+def _connected(
+    identity_id: Any, profile_id: Any, profile_url: Any, since: Any
+) -> sa.ColumnElement[bool]:
+    """A connection of the identity with this profile id or URL, first seen at or after `since`
+    (one seen before is no answer to a later invitation: a former connection invited again).
+    Two probes, each a search of one index (one OR inside a single probe scans every
+    connection of the identity)."""
+    return sa.or_(
+        sa.exists().where(
+            Connection.identity_id == identity_id,
+            Connection.linkedin_profile_id == profile_id,
+            Connection.seen_at >= since,
+        ),
+        sa.exists().where(
+            Connection.profile_url == profile_url,
+            Connection.identity_id == identity_id,
+            Connection.seen_at >= since,
+        ),
+    )
+
+
+# an invitation of the cache (pending when a sync saw it) the connections sync has seen
+# accepted since is no longer pending
+_ACCEPTED = _connected(
+    SentInvitation.identity_id,
+    SentInvitation.linkedin_profile_id,
+    SentInvitation.profile_url,
+    SentInvitation.seen_at,
 )
 _PENDING_CACHED = sa.select(sa.func.count()).where(
     SentInvitation.identity_id == sa.bindparam("identity_id"),
     SentInvitation.withdrawn_at.is_(None),
     ~_ACCEPTED,
 )
-# an invitation sent since is pending until it is withdrawn or its lead is seen connected (a
-# connection of the identity, or the lead moved on as connected)
-_ANSWERED = (EnrollmentState.CONNECTED, EnrollmentState.MESSAGED, EnrollmentState.WITHDRAWN)
-_CONNECTS_SINCE = (
-    sa.select(sa.func.count())
-    .select_from(OutboxAction)
-    .outerjoin(Enrollment, Enrollment.id == OutboxAction.enrollment_id)
-    .outerjoin(Lead, Lead.id == Enrollment.lead_id)
-    .where(
-        OutboxAction.identity_id == sa.bindparam("identity_id"),
-        OutboxAction.kind == ActionKind.CONNECT,
-        OutboxAction.status.in_(COUNTED),
-        sa.func.coalesce(OutboxAction.sent_at, OutboxAction.created_at) > sa.bindparam("since"),
-        sa.or_(Enrollment.state.is_(None), Enrollment.state.not_in(_ANSWERED)),
-        ~sa.exists().where(
-            Connection.identity_id == OutboxAction.identity_id,
-            sa.or_(
-                Connection.linkedin_profile_id == Lead.linkedin_profile_id,
-                Connection.profile_url == Lead.profile_url,
+# an invitation sent since is pending until its lead is seen connected (a connection of the
+# identity seen since it was sent, or the lead moved on as connected); one withdrawn since
+# counts until the next sent-invitations sync says so (a withdrawal can fail or be skipped)
+_ANSWERED = (EnrollmentState.CONNECTED, EnrollmentState.MESSAGED)
+
+
+def _connects_since(*, sent: bool) -> sa.ScalarSelect[int]:
+    """Invitations of the identity still pending, sent since `since` (`sent`) or in flight
+    since then (no `sent_at` yet, by their intent's time): each a range of the quota index."""
+    stamp = OutboxAction.sent_at if sent else OutboxAction.created_at
+    return (
+        sa.select(sa.func.count())
+        .select_from(OutboxAction)
+        .outerjoin(Enrollment, Enrollment.id == OutboxAction.enrollment_id)
+        .outerjoin(Lead, Lead.id == Enrollment.lead_id)
+        .where(
+            OutboxAction.identity_id == sa.bindparam("identity_id"),
+            OutboxAction.kind == ActionKind.CONNECT,
+            OutboxAction.sent_at > sa.bindparam("since")
+            if sent
+            else OutboxAction.sent_at.is_(None),
+            stamp > sa.bindparam("since"),
+            OutboxAction.status.in_(COUNTED),
+            sa.or_(Enrollment.state.is_(None), Enrollment.state.not_in(_ANSWERED)),
+            ~_connected(
+                OutboxAction.identity_id, Lead.linkedin_profile_id, Lead.profile_url, stamp
             ),
-        ),
+        )
+        .scalar_subquery()
     )
-)
+
+
+_CONNECTS_SINCE = sa.select(_connects_since(sent=True) + _connects_since(sent=False))
 _INVITED = sa.select(sa.func.count()).where(
     Enrollment.identity_id == sa.bindparam("identity_id"),
     Enrollment.state == EnrollmentState.INVITED,

@@ -164,52 +164,50 @@ def retry_held(session: Session, lead_ids: Sequence[int], *, now: datetime) -> i
     for lack of the lead's data (a missing template variable) and that wait for nothing else.
 
     Called when those leads gained data: the next pass renders the step again, and holds the
-    lead again with the reason if what it needs is still missing. Each enrollment gets an audit
-    row saying so (its history shows why it moved); its version is bumped, so an engine holding
-    a stale copy of it writes nothing over this. The caller commits. Returns the count.
+    lead again with the reason if what it needs is still missing. One UPDATE … RETURNING per
+    chunk, its WHERE the held conditions (a lead that replied meanwhile is not touched); each
+    enrollment moved gets an audit row (its history shows why it moved), and its version is
+    bumped, so an engine holding a stale copy of it writes nothing over this. The caller
+    commits. Returns the count.
     """
-    rows: list[Any] = []
+    reason = "the lead's data changed: its held step is tried again"
+    moved: list[Any] = []
     for start in range(0, len(lead_ids), CHUNK):
-        rows.extend(
+        moved.extend(
             session.execute(
-                sa.select(_ENROLLMENTS.c.id, _ENROLLMENTS.c.lead_id, _ENROLLMENTS.c.state).where(
+                sa.update(_ENROLLMENTS)
+                .where(
                     _ENROLLMENTS.c.lead_id.in_(lead_ids[start : start + CHUNK]),
                     _ENROLLMENTS.c.state.in_(_STEP_STATES),
                     _ENROLLMENTS.c.next_action_at.is_(None),
                     _ENROLLMENTS.c.reason.startswith(HELD_PREFIX, autoescape=True),
                 )
+                .values(
+                    next_action_at=now,
+                    reason=reason,
+                    updated_at=now,
+                    version=_ENROLLMENTS.c.version + 1,
+                )
+                .returning(_ENROLLMENTS.c.id, _ENROLLMENTS.c.lead_id, _ENROLLMENTS.c.state)
             ).all()
         )
-    if not rows:
-        return 0
-    reason = "the lead's data changed: its held step is tried again"
-    session.execute(
-        sa.update(_ENROLLMENTS)
-        .where(_ENROLLMENTS.c.id == sa.bindparam("b_id"))
-        .values(
-            next_action_at=now,
-            reason=reason,
-            updated_at=now,
-            version=_ENROLLMENTS.c.version + 1,
-        ),
-        [{"b_id": row.id} for row in rows],
-    )
-    session.execute(
-        sa.insert(_AUDIT),
-        [
-            {
-                "enrollment_id": row.id,
-                "lead_id": row.lead_id,
-                "from_state": EnrollmentState(row.state).value,
-                "to_state": EnrollmentState(row.state).value,
-                "reason": reason,
-                "at": now,
-                "details": {"event": "retried"},
-            }
-            for row in rows
-        ],
-    )
-    return len(rows)
+    if moved:
+        session.execute(
+            sa.insert(_AUDIT),
+            [
+                {
+                    "enrollment_id": row.id,
+                    "lead_id": row.lead_id,
+                    "from_state": EnrollmentState(row.state).value,
+                    "to_state": EnrollmentState(row.state).value,
+                    "reason": reason,
+                    "at": now,
+                    "details": {"event": "retried"},
+                }
+                for row in moved
+            ],
+        )
+    return len(moved)
 
 
 def _write_chunks(
