@@ -59,21 +59,25 @@ def _write_csv(path: Path, rows: list[dict[str, str]]) -> Path:
     return path
 
 
-def test_a_lead_held_for_missing_data_goes_once_an_import_gives_it(tmp_path: Path) -> None:
+def _blanked(
+    path: Path, *, people: int, blank: int, **fields: None
+) -> tuple[Simulation, list[int]]:
+    """A one-identity simulation of `_campaign()` whose last `blank` leads lack `fields`."""
     sim = Simulation(
-        database_url=f"sqlite:///{tmp_path / 'held.db'}",
-        people=24,
-        identities=1,
-        campaign=_campaign(),
+        database_url=f"sqlite:///{path}", people=people, identities=1, campaign=_campaign()
     )
+    with sim.sessions() as session:
+        ids = list(session.scalars(sa.select(Lead.id).order_by(Lead.id.desc()).limit(blank)))
+        session.execute(sa.update(Lead).where(Lead.id.in_(ids)).values(**fields))
+        session.commit()
+    return sim, ids
+
+
+def test_a_lead_held_for_missing_data_goes_once_an_import_gives_it(tmp_path: Path) -> None:
+    sim, blanked = _blanked(tmp_path / "held.db", people=24, blank=BLANKED, company_name=None)
     try:
         with sim.sessions() as session:
-            blanked = list(
-                session.scalars(sa.select(Lead.id).order_by(Lead.id.desc()).limit(BLANKED))
-            )
-            session.execute(sa.update(Lead).where(Lead.id.in_(blanked)).values(company_name=None))
             others = session.scalar(sa.select(sa.func.count()).where(Lead.company_name.is_(None)))
-            session.commit()
         assert others == BLANKED  # every other lead has a company: only these can be held
         sim.run(days=5)
         held = _held(sim)
@@ -150,19 +154,8 @@ def test_a_lead_held_for_missing_data_goes_once_an_import_gives_it(tmp_path: Pat
 
 def test_a_held_lead_an_import_does_not_help_is_held_again(tmp_path: Path) -> None:
     """Retried on any new data; still lacking what its step needs, it is held again (once)."""
-    sim = Simulation(
-        database_url=f"sqlite:///{tmp_path / 'again.db'}",
-        people=12,
-        identities=1,
-        campaign=_campaign(),
-    )
+    sim, _ = _blanked(tmp_path / "again.db", people=12, blank=1, company_name=None, email=None)
     try:
-        with sim.sessions() as session:
-            lead_id = session.scalar(sa.select(sa.func.max(Lead.id)))
-            session.execute(
-                sa.update(Lead).where(Lead.id == lead_id).values(company_name=None, email=None)
-            )
-            session.commit()
         sim.run(days=5)
         [(enrollment_id, url, _)] = _held(sim)
         other = _write_csv(
