@@ -423,7 +423,9 @@ class Engine:
             sync_connections(session, self.client, identity, now=self._now())
             report.syncs.append("connections")
             session.commit()
-        if (has_new or has_expired) and self._stale(
+        # the sent invitations: for admission's de-duplication, the withdrawals, and the
+        # pending count under its cap (daily: the invitations counted since stay a day's)
+        if (periodic or has_new or has_expired) and self._stale(
             session, identity, SyncKind.SENT_INVITATIONS, cfg.invitations_every
         ):
             sync_sent_invitations(session, self.client, identity, now=self._now())
