@@ -479,7 +479,8 @@ def _connected(
         ),
         sa.exists().where(
             Connection.profile_url == profile_url,
-            Connection.identity_id == identity_id,
+            # (read as an expression: the planner searches the URL's index, not the identity's)
+            Connection.identity_id + 0 == identity_id,
             Connection.seen_at >= since,
         ),
     )
