@@ -201,3 +201,26 @@ def test_an_invitation_is_pending_until_a_connection_is_seen_after_it(session: S
     connection("old-friend", -timedelta(days=5))
     session.commit()
     assert pending_invitations(session, identity.id) == 3  # former, waiting, old-friend
+
+
+def test_the_sent_invitations_are_synced_daily(tmp_path: Path) -> None:
+    """Live syncs read the pending invitations once a day, not only while leads wait for
+    admission: the count of invitations sent since the last read stays a day's."""
+    h = Harness(
+        f"sqlite:///{tmp_path / 'daily.db'}",
+        persons=[person(f"p{i}", accept_probability=0.0) for i in range(4)],
+        campaigns=[
+            campaign_spec(
+                steps=[
+                    {"id": "invite", "type": "connect", "note": "Hi {{ first_name }}!"},
+                    {"id": "accepted", "type": "wait_for_acceptance", "timeout_days": 21},
+                ]
+            )
+        ],
+    )
+    try:
+        h.run(hours=4 * 24)
+        reads = h.calls("linkedin-extract-sent-invitations")
+        assert 4 <= len(reads) <= 5  # one a day (the first with the admission)
+    finally:
+        h.close()
