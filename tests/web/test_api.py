@@ -9,16 +9,19 @@ from fastapi.testclient import TestClient
 
 from linkseq.demo.simulation import Simulation, funnel
 from linkseq.engine.explain import campaign_forecast, explain
+from linkseq.engine.sync import pending_invitations
 from linkseq.store.enums import ActionKind, ActionStatus, CampaignStatus, EnrollmentState
 from linkseq.store.models import (
     AuditEvent,
     Campaign,
     Conversation,
     Enrollment,
+    Identity,
     Lead,
     Message,
     OutboxAction,
 )
+from tests.web.conftest import make_app
 
 
 def test_funnel_is_what_the_database_and_the_sandbox_say(
@@ -59,6 +62,26 @@ def test_identities_report_quota_use_against_limits(client: TestClient, sim: Sim
             assert quotas["connect"]["limit"] <= quotas["connect"]["full_limit"] == 25
             assert identity["ramp_up_day"] == 6  # five days of campaign: full capacity
             assert identity["status"] == "active"
+
+
+def test_the_identities_page_counts_pending_invitations_as_the_engine_does(
+    sim: Simulation,
+) -> None:
+    """The pending count shown is the engine's, and the cap from the settings holds the
+    connect quota there as it holds the worker's plan."""
+    with sim.sessions() as session:
+        counts = {
+            i: pending_invitations(session, i) for i in session.scalars(sa.select(Identity.id))
+        }
+    assert all(counts.values())  # the sandbox world starts with pending invitations
+    cap = min(counts.values())
+    with TestClient(make_app(sim, pending_invitations_cap=cap)) as capped:
+        identities = capped.get("/api/identities").json()
+    for identity in identities:
+        assert identity["pending_invitations"] == counts[identity["id"]]
+        connect = {q["action"]: q for q in identity["quotas"]}["connect"]
+        assert connect["remaining"] == 0
+        assert connect["binding"] == "pending_invitations_cap"
 
 
 def test_leads_filter_and_search(client: TestClient, sim: Simulation) -> None:

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from linkseq.engine.config import EngineConfig
 from linkseq.engine.quotas import Sends, quotas_of, recent_sends
+from linkseq.engine.sync import pending_invitations
 from linkseq.planning.quota import (
     DAY,
     RAMP_UP_DAYS,
@@ -26,7 +27,6 @@ from linkseq.store.models import (
     ActionHold,
     Enrollment,
     Identity,
-    SentInvitation,
     SyncState,
 )
 from linkseq.web.services.views import IdentityView, QuotaUse
@@ -37,13 +37,6 @@ __all__ = ["identity_list", "identity_views"]
 def identity_views(session: Session, *, now: datetime, config: EngineConfig) -> list[IdentityView]:
     """Every identity with today's quota use against its limits."""
     identities = list(session.scalars(sa.select(Identity).order_by(Identity.name, Identity.id)))
-    pending = dict(
-        session.execute(
-            sa.select(SentInvitation.identity_id, sa.func.count())
-            .where(SentInvitation.withdrawn_at.is_(None))
-            .group_by(SentInvitation.identity_id)
-        ).all()
-    )
     invited = dict(
         session.execute(
             sa.select(Enrollment.identity_id, sa.func.count())
@@ -60,8 +53,16 @@ def identity_views(session: Session, *, now: datetime, config: EngineConfig) -> 
     views = []
     for identity in identities:
         mine = sends.get(identity.id, Sends())
+        # the engine's own count (the cap holds invitations on it)
+        pending = pending_invitations(session, identity.id)
         quotas, _ = quotas_of(
-            identity, mine, holds.get(identity.id, {}), now=now, config=config, campaign_caps={}
+            identity,
+            mine,
+            holds.get(identity.id, {}),
+            now=now,
+            config=config,
+            campaign_caps={},
+            pending_invitations=pending,
         )
         level = AccountLevel.parse(identity.level.value)
         uses = []
@@ -101,7 +102,7 @@ def identity_views(session: Session, *, now: datetime, config: EngineConfig) -> 
                 ramp_up_day=day,
                 ramping=day is None or day < RAMP_UP_DAYS,
                 quotas=uses,
-                pending_invitations=int(pending.get(identity.id, 0)),
+                pending_invitations=pending,
                 invited_leads=int(invited.get(identity.id, 0)),
                 last_synced=synced.get(identity.id, {}),
             )
