@@ -457,3 +457,30 @@ def test_edges_unknown_sends_keep_a_plan_from_sending_at_the_local_windows_freed
     )
     assert len(got.go) == 2
     assert {h.reason for h in got.held} == {HoldReason.quota}
+
+
+def test_a_campaign_sets_its_own_order_of_step_kinds() -> None:
+    """The default order sends follow-ups, then first messages, invitations, visits; a
+    campaign's `pacing.order` reorders its own candidates only."""
+    mixed = [
+        cand("v1", StepKind.visit),
+        cand("i1", StepKind.invitation),
+        cand("f1", StepKind.follow_up),
+        cand("v2", StepKind.visit, campaign="c2"),
+        cand("i2", StepKind.invitation, campaign="c2"),
+    ]
+    schedules = {"c1": OFFICE, "c2": OFFICE}
+
+    def kinds(orders: dict[str, tuple[StepKind, ...]] | None) -> list[str]:
+        got = plan(mixed, schedules=schedules, orders=orders)
+        return [p.candidate.key for p in got.go]
+
+    default = kinds(None)
+    assert default[0] == "f1"
+    assert default.index("i1") < default.index("v1")
+    assert default.index("i2") < default.index("v2")
+    visits_first = (StepKind.visit, *(k for k in DEFAULT_PRIORITY if k is not StepKind.visit))
+    reordered = kinds({"c1": visits_first, "c2": DEFAULT_PRIORITY})
+    assert reordered[0] == "v1"  # c1's visit now goes before its follow-up...
+    assert reordered.index("f1") < reordered.index("i1")
+    assert reordered.index("i2") < reordered.index("v2")  # ...c2 keeps the default order

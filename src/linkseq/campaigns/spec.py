@@ -29,7 +29,7 @@ from pydantic import (
 from linkseq.campaigns.templates import TemplateProblem, check_template, min_rendered_length
 from linkseq.errors import InputError
 from linkseq.planning.hours import TimezonePolicy, WorkingSchedule
-from linkseq.planning.pacing import Pacing
+from linkseq.planning.pacing import DEFAULT_PRIORITY, Pacing, StepKind
 
 __all__ = [
     "DAY_NAMES",
@@ -246,10 +246,26 @@ class Caps(_Model):
 
 
 class PacingSpec(_Model):
-    """Gap between two actions of one identity, drawn at random in [min, max] seconds."""
+    """Gap between two actions of one identity, drawn at random in [min, max] seconds, and the
+    order in which the kinds of step go when several are due (`order`, first to last; kinds
+    it leaves out follow in the default order: follow_up, first_message, inmail, invitation,
+    visit)."""
 
     min_gap_seconds: int = Field(default=45, ge=0)
     max_gap_seconds: int = Field(default=120, ge=0)
+    order: tuple[StepKind, ...] | None = None
+
+    @field_validator("order")
+    @classmethod
+    def _once_each(cls, value: tuple[StepKind, ...] | None) -> tuple[StepKind, ...] | None:
+        if value is not None and len(set(value)) != len(value):
+            raise ValueError("a kind of step appears twice")
+        return value
+
+    def priority(self) -> tuple[StepKind, ...]:
+        """The planner's order of step kinds: `order`, then the others in the default order."""
+        first = self.order or ()
+        return (*first, *(k for k in DEFAULT_PRIORITY if k not in first))
 
     @model_validator(mode="after")
     def _ordered(self) -> PacingSpec:

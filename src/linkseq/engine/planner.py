@@ -302,5 +302,6 @@ def build_plan(
         campaign_quotas={(names[cid], a): q for (cid, a), q in campaign_caps.items()},
         identity_paused=identity.status is not IdentityStatus.ACTIVE,
         last_sent=last_sent,
+        orders={info.name: info.spec.pacing.priority() for info in campaigns.values()},
     )
     return IdentityPlan(plan, quotas, pacing, tuple(candidates))

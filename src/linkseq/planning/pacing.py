@@ -133,15 +133,22 @@ def order_candidates(
     kind: Callable[[T], str],
     weight: Callable[[T], int] = lambda _: 1,
     closes: Callable[[T], datetime] | None = None,
+    rank: Callable[[T], int] | None = None,
 ) -> list[T]:
-    """Order candidates by step kind (`priority` first to last; unknown kinds last), then by
-    campaign weight (higher first), then, with `closes`, by when the lead's working window
-    closes (the first to close first: a lead whose day ends later can take a slot that frees
-    later), shuffled within each group by `rng`."""
-    rank = {k: i for i, k in enumerate(priority)}
+    """Order candidates by step kind (`priority` first to last; unknown kinds last; `rank`,
+    when given, is a candidate's place instead: its own campaign's order), then by campaign
+    weight (higher first), then, with `closes`, by when the lead's working window closes (the
+    first to close first: a lead whose day ends later can take a slot that frees later),
+    shuffled within each group by `rng`."""
+    if rank is None:
+        places = {k: i for i, k in enumerate(priority)}
+
+        def rank(c: T) -> int:
+            return places.get(kind(c), len(places))
+
     shuffled = list(candidates)
     rng.shuffle(shuffled)
     # sorted() is stable: the shuffle survives inside each (kind, weight, close) group
     if closes is None:
-        return sorted(shuffled, key=lambda c: (rank.get(kind(c), len(rank)), -weight(c)))
-    return sorted(shuffled, key=lambda c: (rank.get(kind(c), len(rank)), -weight(c), closes(c)))
+        return sorted(shuffled, key=lambda c: (rank(c), -weight(c)))
+    return sorted(shuffled, key=lambda c: (rank(c), -weight(c), closes(c)))

@@ -189,12 +189,14 @@ def plan_identity_pass(
     priority: Sequence[StepKind] = DEFAULT_PRIORITY,
     default_schedule: WorkingSchedule | None = None,
     last_sent: Mapping[Action, datetime] | None = None,
+    orders: Mapping[str, Sequence[StepKind]] | None = None,
 ) -> Plan:
     """Plan one pass for one identity. An action without a quota entry never goes (quota).
 
     `last_action_at` is the identity's last action of any kind (the human gap runs from it),
     `last_sent` each action's own last send (its spread runs from it; an action missing from it
-    has none; not given at all: `last_action_at` for every action).
+    has none; not given at all: `last_action_at` for every action). `orders`: a campaign's own
+    order of step kinds (by campaign name; `priority` for the others).
     """
     if identity_paused:
         return Plan((), tuple(Held(c, HoldReason.paused, None) for c in candidates))
@@ -211,6 +213,8 @@ def plan_identity_pass(
             held.append(Held(c, HoldReason.hours, hours.next_open_now(c, now)))
         else:
             ready.append(c)
+    places = {name: {k: i for i, k in enumerate(order)} for name, order in (orders or {}).items()}
+    default = {k: i for i, k in enumerate(priority)}
     ordered = order_candidates(
         ready,
         priority,
@@ -218,6 +222,7 @@ def plan_identity_pass(
         kind=lambda c: c.kind,
         weight=lambda c: c.priority,
         closes=lambda c: hours.close_now(c, now),
+        rank=lambda c: places.get(c.campaign, default).get(c.kind, len(default)),
     )
     caps = campaign_quotas or {}
     used: dict[Action, int] = {}
