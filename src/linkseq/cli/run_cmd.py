@@ -80,6 +80,7 @@ def _engine(
     overrides: dict[str, Any] = {"clock": time_.clock, "sleep": time_.sleep}
     if sandbox_clock:
         overrides["rate_limit"] = None  # the sandbox has no plan rate; virtual time anyway
+    idle = {"idle_wake": timedelta(minutes=idle_minutes)} if idle_minutes else {}
     with open_engine(settings) as db:
         client = EdgesClient.from_settings(settings, **overrides)
         try:
@@ -87,11 +88,7 @@ def _engine(
                 sessions=session_factory(db),
                 client=client,
                 clock=time_.clock,
-                config=EngineConfig.from_settings(
-                    settings, idle_wake=timedelta(minutes=idle_minutes)
-                )
-                if idle_minutes
-                else EngineConfig.from_settings(settings),
+                config=EngineConfig.from_settings(settings, **idle),
                 sleep=time_.sleep,
                 owner=owner or f"{socket.gethostname()}:{os.getpid()}",
                 dry_run=dry_run,

@@ -462,8 +462,6 @@ def sync_sent_invitations(
 
 # `pending_invitations`: the invitations the sent-invitations cache holds pending, those sent
 # since it was synced, and the enrollments invited (before a first sync)
-# an invitation of the cache the connections sync has seen accepted since (a connection of the
-# identity with the same profile) is no longer pending
 def _connected(
     identity_id: Any, profile_id: Any, profile_url: Any, since: Any
 ) -> sa.ColumnElement[bool]:
