@@ -75,7 +75,6 @@ log = structlog.get_logger("linkseq.engine")
 _PLANNED_STATES = [EnrollmentState.READY, EnrollmentState.CONNECTED, EnrollmentState.MESSAGED]
 _WAKE_STATES = [*_PLANNED_STATES, EnrollmentState.NEW, EnrollmentState.INVITED]
 _MESSAGE_KINDS = {StepKind.first_message, StepKind.follow_up}
-_LEASE_ROWS_EVERY = timedelta(minutes=1)
 # how far a kept plan with nothing to send looks for the steps that fall due later (it is
 # rebuilt after that at the latest)
 _EMPTY_PLAN_HOLDS = timedelta(days=1)
@@ -83,8 +82,15 @@ _EMPTY_PLAN_HOLDS = timedelta(days=1)
 # Statements of every pass, built once and run with parameters: constructing a statement
 # costs more than running it.
 _HAS_DUE: dict[tuple[EnrollmentState, ...], Any] = {}
+# the active identities, their lease rows, the rows with a time (a row without one, never
+# claimed, is free now), and the earliest time
 _NEXT_WAKE = (
-    sa.select(sa.func.count(Identity.id), sa.func.min(WorkerLease.expires_at))
+    sa.select(
+        sa.func.count(Identity.id),
+        sa.func.count(WorkerLease.identity_id),
+        sa.func.count(WorkerLease.expires_at),
+        sa.func.min(WorkerLease.expires_at),
+    )
     .select_from(Identity)
     .outerjoin(WorkerLease, WorkerLease.identity_id == Identity.id)
     .where(Identity.status == IdentityStatus.ACTIVE)
@@ -194,7 +200,9 @@ class Engine:
         self.dry_run = dry_run
         self.stopping = False
         self._memos: dict[int, PlanMemo] = {}  # each identity's plan, kept between passes
-        self._leases_at: datetime | None = None
+        # an active identity without a lease row (a new one): seen by every wake read, the
+        # rows are made at the next run (at the first run: always)
+        self._missing_leases = True
         self._held_first: dict[int, tuple[tuple[Held, ...], dict[Action, datetime]]] = {}
 
     # --- running ------------------------------------------------------------------------------
@@ -203,30 +211,35 @@ class Engine:
         """Work every identity that has work now, once each."""
         report = RunReport()
         done: set[int] = set()
-        now = self.clock.now()
-        # a new identity gets its lease row within a minute, not at every claim
-        ensure = self._leases_at is None or now - self._leases_at >= _LEASE_ROWS_EVERY
         # the identity just worked: released in the transaction that claims the next one
         worked: tuple[int, datetime | None] | None = None
         while not self.stopping:
             with self.sessions() as session:
-                if ensure:
-                    ensure_lease_rows(session, commit=False)
-                    self._leases_at, ensure = now, False
+                identity_id: int | None = None
+                claim = True
                 if worked is not None:
                     self._release(session, *worked)
                     worked = None
-                identity_id = claim_identity_lease(
-                    session,
-                    owner=self.owner,
-                    now=self.clock.now(),
-                    ttl=self.config.lease_ttl,
-                    ensure=False,
-                    commit=False,
-                )
-                if identity_id is None:
-                    # no more work: when there is next, read under the same transaction
-                    report.next_wake, report.wake_read = self._next_wake(session), True
+                    # look before claiming: with no lease free now, the claim (a write that
+                    # would find none) is not made
+                    wake = self._next_wake(session)
+                    if not self._missing_leases and (wake is None or wake > self.clock.now()):
+                        report.next_wake, report.wake_read, claim = wake, True, False
+                if claim:
+                    if self._missing_leases:
+                        ensure_lease_rows(session, commit=False)
+                        self._missing_leases = False
+                    identity_id = claim_identity_lease(
+                        session,
+                        owner=self.owner,
+                        now=self.clock.now(),
+                        ttl=self.config.lease_ttl,
+                        ensure=False,
+                        commit=False,
+                    )
+                    if identity_id is None:
+                        # no more work: when there is next, read under the same transaction
+                        report.next_wake, report.wake_read = self._next_wake(session), True
                 session.commit()  # the release, the claim
             if identity_id is None:
                 break
@@ -256,10 +269,14 @@ class Engine:
             return self._next_wake(session)
 
     def _next_wake(self, session: Session) -> datetime | None:
-        has_active, value = session.execute(_NEXT_WAKE).one()
-        if not has_active:
+        active, leased, timed, value = session.execute(_NEXT_WAKE).one()
+        if leased < active:
+            self._missing_leases = True
+        if not active:
             return None
-        return ensure_utc(value) if value is not None else self.clock.now()
+        if timed < active or value is None:
+            return self.clock.now()  # a lease never claimed, or no row yet: work now
+        return ensure_utc(value)
 
     def run_forever(self, *, sleep_until: Callable[[datetime], None]) -> None:
         """The worker loop: run, then sleep until the next identity has work; stop on request."""
