@@ -29,7 +29,7 @@ def test_inmails_count_over_31_days_and_invitations_over_7(session: Session) -> 
     _sent(session, identity.id, ActionKind.CONNECT, days_ago=3, n=30)
     _sent(session, identity.id, ActionKind.CONNECT, days_ago=10, n=30)
     quotas, _ = identity_quotas(
-        session, identity=identity, now=T0, config=EngineConfig(), campaign_caps={}
+        session, identity=identity, now=T0, config=EngineConfig(), campaign_caps={}, remote=None
     )
     # Classic InMail: 5 per ~31 days, 2 used 20 days ago
     assert quotas[Action.inmail].remaining == 3

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import random
 from datetime import datetime, timedelta
 
@@ -9,9 +10,11 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from linkseq.engine.config import EngineConfig
+from linkseq.engine.limits import load_remote_limits
 from linkseq.engine.quotas import identity_quotas
+from linkseq.engine.sync import put_sync_row
 from linkseq.planning.quota import DAY, INMAIL_WINDOW, WEEK, Action
-from linkseq.store.enums import ActionKind, ActionStatus, IdentityLevel
+from linkseq.store.enums import ActionKind, ActionStatus, IdentityLevel, SyncKind
 from linkseq.store.models import ActionHold, Identity, OutboxAction
 from linkseq.web.services import identity_views
 from tests.store.factories import T0, add_identity
@@ -57,6 +60,20 @@ def _world(session: Session) -> list[Identity]:
                     updated_at=created,
                 )
             )
+    # Edges' own counts for two identities: the messages another tool sent (its 24 h window
+    # used up), and an answer that 40 days of rows show is older than its window
+    answers = {
+        (settled.id, SyncKind.LIMITS_MESSAGE): (
+            T0 - timedelta(hours=3),
+            [{"window": "24h", "limit": 50, "remaining": 0}],
+        ),
+        (navigator.id, SyncKind.LIMITS_VISIT): (
+            T0 - timedelta(days=2),
+            [{"window": "24h", "limit": 500, "remaining": 1}],
+        ),
+    }
+    for (identity_id, kind), (at, rows) in answers.items():
+        put_sync_row(session, identity_id, kind, at, json.dumps(rows))
     session.add_all(
         [
             ActionHold(identity_id=settled.id, action="connect", until=T0 + DAY, reason="LIMIT"),
@@ -95,7 +112,12 @@ def test_identities_page_quotas_are_the_engines(session: Session) -> None:
     held = binding = 0
     for identity in identities:
         engine, _ = identity_quotas(
-            session, identity=identity, now=T0, config=config, campaign_caps={}
+            session,
+            identity=identity,
+            now=T0,
+            config=config,
+            campaign_caps={},
+            remote=load_remote_limits(session, identity.id),
         )
         page = {q.action: q for q in views[identity.id].quotas}
         for action in Action:
@@ -109,4 +131,6 @@ def test_identities_page_quotas_are_the_engines(session: Session) -> None:
             held += mine.binding == "postponed"
             binding += mine.remaining == 0 and mine.binding != "postponed"
     assert held > 0, "the holds in force show"
+    edges = next(q for q in views[identities[0].id].quotas if q.action == "message")
+    assert (edges.remaining, edges.binding) == (0, "edges"), "Edges' own count shows"
     assert binding > 0, "some limit is used up (its next slot is compared too)"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import timedelta
 
 import sqlalchemy as sa
@@ -9,8 +10,14 @@ from fastapi.testclient import TestClient
 
 from linkseq.demo.simulation import Simulation, funnel
 from linkseq.engine.explain import campaign_forecast, explain
-from linkseq.engine.sync import pending_invitations
-from linkseq.store.enums import ActionKind, ActionStatus, CampaignStatus, EnrollmentState
+from linkseq.engine.sync import pending_invitations, put_sync_row
+from linkseq.store.enums import (
+    ActionKind,
+    ActionStatus,
+    CampaignStatus,
+    EnrollmentState,
+    SyncKind,
+)
 from linkseq.store.models import (
     AuditEvent,
     Campaign,
@@ -20,6 +27,7 @@ from linkseq.store.models import (
     Lead,
     Message,
     OutboxAction,
+    SyncState,
 )
 from tests.web.conftest import make_app
 
@@ -352,3 +360,37 @@ def test_campaigns_carry_the_forecast_of_campaigns_status(
     got = forecast["everyone_contacted_by"]
     assert (got.replace("+00:00", "Z") if got else None) == expected
     assert client.get(f"/api/campaigns/{view['id']}").json()["forecast"] == forecast
+
+
+def test_reply_refused_when_edges_counts_the_message_limit_used_up(
+    client: TestClient, sim: Simulation
+) -> None:
+    """Edges' own count (another tool's messages) holds the inbox's send as it holds the
+    engine's: the local count alone would let it go."""
+    row = _thread_where_we_wrote_last(client)
+    detail = client.get(f"/api/threads/{row['id']}").json()
+    identity_id = int(row["identity_id"])  # type: ignore[call-overload]
+    answer = [{"window": "24h", "limit": 50, "remaining": 0}]
+    with sim.sessions() as session:
+        put_sync_row(
+            session, identity_id, SyncKind.LIMITS_MESSAGE, sim.clock.now(), json.dumps(answer)
+        )
+        session.commit()
+    text = "A reply Edges' count holds back"
+    try:
+        body = {"text": text, "token": detail["reply_token"], "seen_at": detail["seen_at"]}
+        refused = client.post(f"/api/threads/{row['id']}/reply", json=body)
+        assert refused.status_code == 400, refused.text
+        assert "message limit" in refused.json()["detail"]
+        assert not [
+            e for e in sim.sandbox.log if (e.get("parameters") or {}).get("message") == text
+        ]
+    finally:
+        with sim.sessions() as session:
+            session.execute(
+                sa.delete(SyncState).where(
+                    SyncState.identity_id == identity_id,
+                    SyncState.kind == SyncKind.LIMITS_MESSAGE,
+                )
+            )
+            session.commit()

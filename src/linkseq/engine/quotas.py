@@ -176,10 +176,14 @@ def identity_quotas(
     now: datetime,
     config: EngineConfig,
     campaign_caps: dict[int, dict[Action, int | None]],
-    remote: RemoteLimits | None = None,
+    remote: RemoteLimits | None,
     pending_invitations: int | None = None,
 ) -> tuple[dict[Action, QuotaStatus], dict[tuple[int, Action], QuotaStatus]]:
-    """Every limit on the identity's actions now, and each campaign's own daily caps."""
+    """Every limit on the identity's actions now, and each campaign's own daily caps.
+
+    `remote`: Edges' kept answers for the identity (`limits.load_remote_limits`), asked of
+    every caller (a send checked without them can go over what Edges counted); None where none
+    can apply."""
     sends = recent_sends(session, [identity.id], now, remote=remote)
     mine = sends.get(identity.id, Sends())
     holds = {a: h.until for a, h in holds_for(session, identity.id, now).items()}

@@ -25,7 +25,7 @@ from linkseq.edges import AuthenticationError, AuthExpired, EdgesClient, EdgesEr
 from linkseq.engine.actions import ActionResult, kind_of, perform, reconcile, withdraw_or_close
 from linkseq.engine.admission import admit
 from linkseq.engine.config import EngineConfig
-from linkseq.engine.limits import refresh_remote_limits
+from linkseq.engine.limits import load_remote_limits, refresh_remote_limits
 from linkseq.engine.memo import PlanMemo, goes_ahead, high_water
 from linkseq.engine.outbox import IN_FLIGHT
 from linkseq.engine.planner import (
@@ -700,7 +700,12 @@ class Engine:
         cap frees a slot; a burst sends its messages sooner, so each is checked now)."""
         caps = {cid: info.caps() for cid, info in campaigns.items() if info.name == campaign}
         quotas, capped = identity_quotas(
-            session, identity=identity, now=self._now(), config=self.config, campaign_caps=caps
+            session,
+            identity=identity,
+            now=self._now(),
+            config=self.config,
+            campaign_caps=caps,
+            remote=load_remote_limits(session, identity.id),
         )
         if quotas[Action.message].remaining <= 0:
             return False

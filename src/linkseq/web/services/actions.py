@@ -14,6 +14,7 @@ from linkseq.edges import EdgesError, UncertainSend
 from linkseq.engine import outbox
 from linkseq.engine.config import EngineConfig
 from linkseq.engine.lifecycle import ACTIVE, Event, IllegalTransition, State
+from linkseq.engine.limits import load_remote_limits
 from linkseq.engine.quotas import identity_quotas
 from linkseq.engine.sync import sync_conversations
 from linkseq.engine.transitions import apply_event, note
@@ -148,7 +149,12 @@ def reply(
                 "the lead wrote something new since you opened the thread: read it first"
             )
         quotas, _ = identity_quotas(
-            session, identity=identity, now=now(), config=config, campaign_caps={}
+            session,
+            identity=identity,
+            now=now(),
+            config=config,
+            campaign_caps={},
+            remote=load_remote_limits(session, identity.id),
         )
         if quotas[Action.message].remaining <= 0:
             raise InputError(

@@ -9,8 +9,9 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from linkseq.engine.config import EngineConfig
+from linkseq.engine.limits import load_remote_limits
 from linkseq.engine.quotas import Sends, quotas_of, recent_sends
-from linkseq.engine.sync import pending_invitations
+from linkseq.engine.sync import hold_sync_rows, pending_invitations
 from linkseq.planning.quota import (
     DAY,
     RAMP_UP_DAYS,
@@ -45,10 +46,20 @@ def identity_views(session: Session, *, now: datetime, config: EngineConfig) -> 
         ).all()
     )
     synced: dict[int, dict[str, datetime | None]] = {}
+    rows: dict[int, list[SyncState]] = {}
     for row in session.scalars(sa.select(SyncState)):
         synced.setdefault(row.identity_id, {})[SyncKind(row.kind).value] = row.last_synced_at
+        rows.setdefault(row.identity_id, []).append(row)
     ids = [i.id for i in identities]
-    sends = recent_sends(session, ids, now)
+    for identity_id in ids:  # read above: held, not read again per identity
+        hold_sync_rows(session, identity_id, rows.get(identity_id, []))
+    # Edges' kept answers, each identity's own; the sends read once for every identity without
+    # one, and as the engine reads them (back to its answers' windows) for the others
+    remote = {i: load_remote_limits(session, i) for i in ids}
+    sends = recent_sends(session, [i for i in ids if not remote[i]], now)
+    for identity_id in ids:
+        if remote[identity_id]:
+            sends |= recent_sends(session, [identity_id], now, remote=remote[identity_id])
     holds = _holds(session, ids, now)
     views = []
     for identity in identities:
@@ -62,6 +73,7 @@ def identity_views(session: Session, *, now: datetime, config: EngineConfig) -> 
             now=now,
             config=config,
             campaign_caps={},
+            remote=remote[identity.id],
             pending_invitations=pending,
         )
         level = AccountLevel.parse(identity.level.value)
