@@ -79,6 +79,16 @@ _PROFILE_ID = (
     .values(linkedin_profile_id=sa.bindparam("profile_id"))
 )
 
+# the identity's cached thread that a message just went to (built once: a statement costs
+# more to construct than to run)
+_OUR_THREAD = (
+    sa.select(Conversation)
+    .where(
+        Conversation.identity_id == sa.bindparam("identity_id"),
+        Conversation.thread_id == sa.bindparam("thread_id"),
+    )
+    .limit(1)
+)
 _KIND_OF_TYPE = {
     "visit": ActionKind.VISIT,
     "connect": ActionKind.CONNECT,
@@ -314,9 +324,7 @@ def _cache_our_message(
     thread_id = (response or {}).get("linkedin_thread_id")
     if not thread_id:
         return
-    row = (
-        session.query(Conversation).filter_by(identity_id=identity.id, thread_id=thread_id).first()
-    )
+    row = session.scalars(_OUR_THREAD, {"identity_id": identity.id, "thread_id": thread_id}).first()
     if row is None:
         # a thread we just opened: nothing received that we know of, so any message the lead
         # sent in the race before ours shows as a rise at the next sync

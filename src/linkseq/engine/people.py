@@ -32,6 +32,13 @@ def canonical_url(raw: str | None) -> str | None:
         return None
 
 
+# built once, run with the keys (constructing a statement costs more than running it)
+_BY_PROFILE_ID = sa.select(Lead).where(
+    Lead.linkedin_profile_id.in_(sa.bindparam("ids", expanding=True))
+)
+_BY_URL = sa.select(Lead).where(Lead.profile_url.in_(sa.bindparam("urls", expanding=True)))
+
+
 def leads_for(session: Session, people: Iterable[PersonKey]) -> dict[PersonKey, Lead]:
     """Map each person to its lead (one query per kind of key); unknown people are left out."""
     keys = list(people)
@@ -40,11 +47,11 @@ def leads_for(session: Session, people: Iterable[PersonKey]) -> dict[PersonKey, 
     by_id: dict[str, Lead] = {}
     by_url: dict[str, Lead] = {}
     if ids:
-        for lead in session.scalars(sa.select(Lead).where(Lead.linkedin_profile_id.in_(ids))):
+        for lead in session.scalars(_BY_PROFILE_ID, {"ids": sorted(ids)}):
             if lead.linkedin_profile_id:
                 by_id[lead.linkedin_profile_id] = lead
     if urls:
-        for lead in session.scalars(sa.select(Lead).where(Lead.profile_url.in_(urls))):
+        for lead in session.scalars(_BY_URL, {"urls": sorted(urls)}):
             by_url[lead.profile_url] = lead
     found: dict[PersonKey, Lead] = {}
     for key in keys:

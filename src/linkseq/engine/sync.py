@@ -202,6 +202,15 @@ _KNOWN_CONNECTIONS = sa.select(_CONNECTIONS.c.linkedin_profile_id).where(
     _CONNECTIONS.c.linkedin_profile_id.in_(sa.bindparam("ids", expanding=True)),
 )
 _INSERT_CONNECTION = sa.insert(_CONNECTIONS)
+# the identity's enrollments of leads a sync saw: those an acceptance moves, those a reply stops
+_OF_LEADS = sa.select(Enrollment).where(
+    Enrollment.identity_id == sa.bindparam("identity_id"),
+    Enrollment.lead_id.in_(sa.bindparam("leads", expanding=True)),
+)
+_CONNECTABLE = _OF_LEADS.where(
+    Enrollment.state.in_([EnrollmentState.INVITED, EnrollmentState.READY])
+)
+_REPLYABLE = _OF_LEADS.where(Enrollment.state.not_in(sorted(_NOT_REPLYABLE)))
 _CACHED_THREADS = sa.select(_THREADS.c.id, _THREADS.c.thread_id, _THREADS.c.received_count).where(
     _THREADS.c.identity_id == sa.bindparam("identity_id"),
     _THREADS.c.thread_id.in_(sa.bindparam("threads", expanding=True)),
@@ -307,11 +316,8 @@ def apply_connections(
     if not leads:
         return 0
     enrollments = session.scalars(
-        sa.select(Enrollment).where(
-            Enrollment.identity_id == identity.id,
-            Enrollment.lead_id.in_([lead.id for lead in leads.values()]),
-            Enrollment.state.in_([EnrollmentState.INVITED, EnrollmentState.READY]),
-        )
+        _CONNECTABLE,
+        {"identity_id": identity.id, "leads": sorted(lead.id for lead in leads.values())},
     ).all()
     for enrollment in enrollments:
         if enrollment.state is EnrollmentState.INVITED:
@@ -374,11 +380,8 @@ def apply_conversations(
     if not leads:
         return 0
     enrollments = session.scalars(
-        sa.select(Enrollment).where(
-            Enrollment.identity_id == identity.id,
-            Enrollment.lead_id.in_([lead.id for lead in leads.values()]),
-            Enrollment.state.not_in(list(_NOT_REPLYABLE)),
-        )
+        _REPLYABLE,
+        {"identity_id": identity.id, "leads": sorted(lead.id for lead in leads.values())},
     ).all()
     for enrollment in enrollments:
         first = enrollment.state is EnrollmentState.NEW
