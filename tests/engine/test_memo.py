@@ -12,7 +12,7 @@ import sqlalchemy as sa
 
 from linkseq.engine.lifecycle import Event
 from linkseq.engine.memo import PlanMemo, high_water
-from linkseq.engine.planner import IdentityPlan
+from linkseq.engine.planner import IdentityPlan, active_campaigns, due_candidates
 from linkseq.engine.transitions import apply_event
 from linkseq.planning.pacing import Pacing, StepKind
 from linkseq.planning.schedule import Candidate, Held, HoldReason, Plan, Planned
@@ -296,3 +296,41 @@ def test_an_empty_plan_is_held_past_its_horizon_once_and_only_with_known_ends() 
     unknown = kept(None)
     assert not unknown.extensible()
     assert unknown.valid_until == now + timedelta(hours=3)
+
+
+def test_an_empty_plan_that_did_not_read_every_due_enrollment_is_not_held_past_its_horizon(
+    harness: Harness,
+) -> None:
+    """The read of due enrollments stops at a row limit: a plan built from part of them does
+    not know what the rest hold, so it is planned anew at its horizon, however few candidates
+    the rows it read gave."""
+    for _ in range(3):  # admission, then the leads are ready
+        harness.run_once()
+    now = harness.clock.now()
+    with harness.sessions() as session:
+        identity = session.scalars(sa.select(Identity)).one()
+        campaigns = active_campaigns(session, identity.id)
+        due = session.scalar(
+            sa.select(sa.func.count())
+            .select_from(Enrollment)
+            .where(Enrollment.next_action_at <= now + timedelta(hours=3))
+        )
+        assert due is not None
+        assert due > 10
+        part, complete = due_candidates(
+            session, identity, campaigns, now + timedelta(hours=3), limit=10
+        )
+        assert (len(part), complete) == (10, False)
+        every, complete = due_candidates(
+            session, identity, campaigns, now + timedelta(hours=3), limit=due + 1
+        )
+        assert (len(every), complete) == (due, True)
+    paris = ZoneInfo("Europe/Paris")
+    held = Held(
+        Candidate("1", StepKind.visit, "c", now, paris), HoldReason.hours, now + timedelta(hours=9)
+    )
+    pacing = Pacing(horizon=timedelta(hours=3))
+    for complete, extensible in ((True, True), (False, False)):
+        built = IdentityPlan(Plan((), (held,)), {}, pacing, (held.candidate,), complete)
+        memo = PlanMemo.keep(built, now=now, campaigns=frozenset(), high_water=(0, 0))
+        assert memo.extensible() is extensible

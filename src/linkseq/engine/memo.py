@@ -37,7 +37,7 @@ from datetime import datetime, timedelta
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from linkseq.engine.planner import MAX_CANDIDATES, IdentityPlan
+from linkseq.engine.planner import IdentityPlan
 from linkseq.planning.quota import Action
 from linkseq.planning.schedule import HoldReason, Plan, Planned
 from linkseq.store.models import AuditEvent, Enrollment, OutboxAction
@@ -121,13 +121,13 @@ class PlanMemo:
 
     def extensible(self) -> bool:
         """True for a plan with nothing to send, not extended yet, whose holds all end at a
-        known instant and that read every candidate due by its horizon (`hold_empty_until`)."""
+        known instant and that read every enrollment due by its horizon (`hold_empty_until`)."""
         plan = self.built.plan
         return (
             not self.extended
             and not plan.go
             and all(h.earliest is not None for h in plan.held)
-            and len(self.built.candidates) < MAX_CANDIDATES
+            and self.built.complete
         )
 
     def hold_empty_until(self, later: datetime) -> None:

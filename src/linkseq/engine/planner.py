@@ -46,7 +46,7 @@ __all__ = [
 
 PLANNED_STATES = (EnrollmentState.READY, EnrollmentState.CONNECTED, EnrollmentState.MESSAGED)
 MESSAGE_KINDS = frozenset({StepKind.first_message, StepKind.follow_up})
-MAX_CANDIDATES = 2000  # the due candidates one plan reads
+MAX_CANDIDATES = 2000  # the due enrollments one plan reads (rows)
 
 
 @dataclass(frozen=True, slots=True)
@@ -171,14 +171,15 @@ def due_candidates(
     until: datetime,
     *,
     limit: int = MAX_CANDIDATES,
-) -> list[Candidate]:
-    """The identity's enrollments whose next step is due by `until`, as planner candidates.
+) -> tuple[list[Candidate], bool]:
+    """The identity's enrollments whose next step is due by `until`, as planner candidates, and
+    whether they are all of them (False: the read stopped at `limit` rows).
 
     One covered index range scan (`ix_enrollments_due`) joined to the lead for its time zone; the
     candidate's key is the enrollment id.
     """
     if not campaigns:
-        return []
+        return [], True
     params = {"identity_id": identity.id, "until": until, "campaigns": list(campaigns)}
     rows = session.execute(_DUE, {**params, "n": limit}).all()
     out: list[Candidate] = []
@@ -199,7 +200,8 @@ def due_candidates(
             tz = zones[(cid, lead_tz)] = campaigns[cid].zone(lead_tz, identity.timezone)
         name, priority = names[cid]
         out.append(Candidate(str(eid), kind, name, due_at, tz, priority))
-    return out
+    # (a row without an outreach step is no candidate: the rows, not the candidates, tell)
+    return out, len(rows) < limit
 
 
 def batch_messages(
@@ -255,6 +257,8 @@ class IdentityPlan:
     quotas: dict[Action, QuotaStatus]
     pacing: Pacing
     candidates: tuple[Candidate, ...]
+    # every enrollment due by the horizon was read (the read did not stop at its limit)
+    complete: bool = True
 
 
 def build_plan(
@@ -273,9 +277,8 @@ def build_plan(
     pacing = campaign_pacing(campaigns)
     if ahead is not None and ahead > pacing.horizon:
         pacing = dataclasses.replace(pacing, horizon=ahead)
-    candidates = batch_messages(
-        due_candidates(session, identity, campaigns, now + pacing.horizon), now, config
-    )
+    due, complete = due_candidates(session, identity, campaigns, now + pacing.horizon)
+    candidates = batch_messages(due, now, config)
     sends = recent_sends(session, [identity.id], now, remote=remote).get(identity.id, Sends())
     quotas, campaign_caps = quotas_of(
         identity,
@@ -304,4 +307,4 @@ def build_plan(
         last_sent=last_sent,
         orders={info.name: info.spec.pacing.priority() for info in campaigns.values()},
     )
-    return IdentityPlan(plan, quotas, pacing, tuple(candidates))
+    return IdentityPlan(plan, quotas, pacing, tuple(candidates), complete)
