@@ -173,6 +173,12 @@ def perform(
         session.commit()
         return ActionResult("skipped", kind, "do-not-contact")
     request, held = _request(step, lead)
+    if request is None and not dry_run:
+        # before the hold is written, the lead is read again under a row lock (PostgreSQL; SQLite
+        # writes one at a time): an import that gives the data commits before it (the step
+        # renders now) or after (its retry of held steps sees this hold), never in between
+        session.refresh(lead, with_for_update=True)
+        request, held = _request(step, lead)
     if request is None:
         enrollment.next_action_at = None
         note(session, enrollment, now=at, reason=f"{HELD_PREFIX}{held}", details={"step": step.id})
