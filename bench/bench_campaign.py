@@ -14,11 +14,13 @@ from pathlib import Path
 
 from linkseq.demo.simulation import Simulation
 from linkseq.logging import configure_logging
+from linkseq.runtime import tune_gc
 
 
 def main() -> None:
     """Run the simulation and print one JSON object per figure."""
     configure_logging("WARNING")
+    tune_gc()  # as the `linkseq` process that runs the engine does
     scale = os.environ.get("LINKSEQ_BENCH_CAMPAIGN", "300,3,21")
     people, identities, days = (int(x) for x in scale.split(","))
     with tempfile.TemporaryDirectory() as tmp:

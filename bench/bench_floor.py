@@ -32,6 +32,7 @@ from linkseq.demo.simulation import Simulation
 from linkseq.edges import EdgesError
 from linkseq.engine import outbox
 from linkseq.logging import configure_logging
+from linkseq.runtime import tune_gc
 from linkseq.store.enums import ActionKind
 from linkseq.store.models import Enrollment, Lead
 
@@ -61,6 +62,7 @@ def per_action_ms(step: Callable[[int], None]) -> float:
 def main() -> None:
     """Time each part of one action, then the floor of the 30-day campaign."""
     configure_logging("WARNING")
+    tune_gc()  # as the `linkseq` process that runs the engine does
     actions = int(os.environ.get("LINKSEQ_BENCH_FLOOR_ACTIONS", "24713"))
     total = ROUNDS * PER_ROUND
     with tempfile.TemporaryDirectory() as tmp:

@@ -89,6 +89,9 @@ def _error(message: str) -> None:
 
 def main() -> None:
     """Entry point of the `linkseq` console script."""
+    from linkseq.runtime import tune_gc
+
+    tune_gc()  # the process's collector: a worker, a demo or a server runs for long
     debug = "--debug" in sys.argv
     try:
         app(standalone_mode=True)
