@@ -8,6 +8,7 @@ until the lead changes again. The pass reads the lead again under a row lock bef
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
@@ -71,3 +72,44 @@ def test_an_import_committed_between_the_read_and_the_hold_is_not_lost(
     [sent] = harness.calls("linkedin-connect-profile")
     assert sent.text == NOTE.replace("{{ company_name }}", "Acme")
     assert harness.state("ann") == EnrollmentState.INVITED.value
+
+
+def test_a_pass_does_not_wait_on_an_import_in_progress_and_sends_once_it_commits(
+    harness: Harness,
+) -> None:
+    """An import holds the lead's row (not committed yet) when the pass finds the step cannot
+    render: the pass neither blocks nor holds the step; once the import commits, a later pass
+    sends it with the data."""
+    importing = harness.sessions()
+    record = LeadRecord(line=2, profile_url=harness.url("ann"), company_name="Acme")
+    assert write_leads(importing, [record], now=harness.clock.now()).updated == 1
+    outcomes: list[str] = []
+
+    def passes(until_outcome: str) -> None:
+        for _ in range(20):
+            report = harness.run_once()
+            outcomes.extend(r.outcome for i in report.identities for r in i.results)
+            if until_outcome in outcomes:
+                return
+            wake = harness.engine.next_wake()
+            assert wake is not None
+            harness.sandbox.advance(to=max(wake, harness.clock.now() + timedelta(seconds=1)))
+
+    # the passes run in a thread: a pass that waited on the row would not come back before the
+    # import commits (this thread holds it), and the test says so instead of hanging
+    worker = threading.Thread(target=passes, args=("waiting",))
+    worker.start()
+    worker.join(timeout=60)
+    blocked = worker.is_alive()
+    importing.commit()
+    importing.close()
+    worker.join()
+    assert not blocked, "the pass waited on the import's row lock"
+    assert outcomes == ["waiting"]
+    enrollment = harness.enrollment("ann")
+    assert enrollment.next_action_at is not None  # still due: not held
+    assert not (enrollment.reason or "").startswith("held: ")
+    assert not harness.calls("linkedin-connect-profile")
+    passes("sent")
+    [sent] = harness.calls("linkedin-connect-profile")
+    assert sent.text == NOTE.replace("{{ company_name }}", "Acme")

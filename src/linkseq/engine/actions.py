@@ -177,7 +177,8 @@ def perform(
         # before the hold is written, the lead is read again under a row lock (PostgreSQL; SQLite
         # writes one at a time): an import that gives the data commits before it (the step
         # renders now) or after (its retry of held steps sees this hold), never in between
-        session.refresh(lead, with_for_update=True)
+        if not _read_locked(session, lead):
+            return ActionResult("waiting", kind, "the lead is being written (an import)")
         request, held = _request(step, lead)
     if request is None:
         enrollment.next_action_at = None
@@ -220,6 +221,18 @@ def perform(
     _on_success(session, identity, enrollment, lead, spec, kind, response, now())
     session.commit()
     return ActionResult("sent", kind, step.id, request, action.id)
+
+
+def _read_locked(session: Session, lead: Lead) -> bool:
+    """Read the lead again and lock its row until the commit; False, with nothing read or
+    written, when another transaction holds it (a pass does not wait on an import: the step
+    stays due and is tried at a later pass)."""
+    try:
+        with session.begin_nested():  # a refusal rolls back this savepoint only
+            session.refresh(lead, with_for_update={"nowait": True})
+    except sa.exc.OperationalError:
+        return False
+    return True
 
 
 def _call(
