@@ -9,6 +9,7 @@ import pytest
 import sqlalchemy as sa
 
 from linkseq.store.enums import IdentityLevel
+from linkseq.store.leases import ensure_lease_rows
 from linkseq.store.models import Identity, WorkerLease
 from tests.engine.harness import NO_NETWORK, Harness, campaign_spec, person
 
@@ -55,14 +56,25 @@ def test_an_identity_added_between_runs_is_worked_at_the_next_run(harness: Harne
     assert report.next_wake > harness.clock.now()
     added = _add_identity(harness, "bob")
     assert added not in _leases(harness)
-    # no lease row yet: the worker has work for it now, not at the first identity's wake
-    assert harness.engine.next_wake() == harness.clock.now()
+    # the next run (no other read in between: the worker takes the wake from the report)
     report = harness.run_once()
     assert [r.identity for r in report.identities] == ["bob"]
     assert added in _leases(harness)
     # bob has no campaign: both identities now wait, and the wake says until when
     assert report.next_wake is not None
     assert report.next_wake > harness.clock.now()
+
+
+def test_a_lease_row_missing_or_never_claimed_wakes_the_worker_now(harness: Harness) -> None:
+    harness.run_once()
+    later = harness.engine.next_wake()
+    assert later is not None
+    assert later > harness.clock.now()
+    _add_identity(harness, "carol")  # no lease row yet
+    assert harness.engine.next_wake() == harness.clock.now()
+    with harness.sessions() as session:  # a row made, never claimed (no time)
+        ensure_lease_rows(session)
+    assert harness.engine.next_wake() == harness.clock.now()
 
 
 def test_after_its_pass_a_run_makes_no_claim_that_finds_nothing(harness: Harness) -> None:

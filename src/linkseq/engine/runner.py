@@ -226,20 +226,15 @@ class Engine:
                     if not self._missing_leases and (wake is None or wake > self.clock.now()):
                         report.next_wake, report.wake_read, claim = wake, True, False
                 if claim:
-                    if self._missing_leases:
-                        ensure_lease_rows(session, commit=False)
-                        self._missing_leases = False
-                    identity_id = claim_identity_lease(
-                        session,
-                        owner=self.owner,
-                        now=self.clock.now(),
-                        ttl=self.config.lease_ttl,
-                        ensure=False,
-                        commit=False,
-                    )
+                    identity_id = self._claim(session)
                     if identity_id is None:
                         # no more work: when there is next, read under the same transaction
-                        report.next_wake, report.wake_read = self._next_wake(session), True
+                        wake = self._next_wake(session)
+                        if self._missing_leases:  # a new identity: its row made, claimed now
+                            identity_id = self._claim(session)
+                            wake = self._next_wake(session) if identity_id is None else wake
+                        if identity_id is None:
+                            report.next_wake, report.wake_read = wake, True
                 session.commit()  # the release, the claim
             if identity_id is None:
                 break
@@ -257,6 +252,21 @@ class Engine:
                 report.next_wake, report.wake_read = self._next_wake(session), True
                 session.commit()
         return report
+
+    def _claim(self, session: Session) -> int | None:
+        """Claim the free lease that waited longest (the lease rows an active identity lacked
+        made first); the caller commits."""
+        if self._missing_leases:
+            ensure_lease_rows(session, commit=False)
+            self._missing_leases = False
+        return claim_identity_lease(
+            session,
+            owner=self.owner,
+            now=self.clock.now(),
+            ttl=self.config.lease_ttl,
+            ensure=False,
+            commit=False,
+        )
 
     def next_wake(self, after: RunReport | None = None) -> datetime | None:
         """The earliest time an active identity has work (None: no active identity).

@@ -45,8 +45,11 @@ __all__ = [
 
 # Built once, run with parameters: constructing a statement costs more than running it, and a
 # worker claims and releases at every pass.
-_MISSING = sa.select(Identity.id, sa.null(), sa.null()).where(
-    ~sa.exists().where(WorkerLease.identity_id == Identity.id)
+# (in the identities' order: two workers inserting at once lock their rows in the same order)
+_MISSING = (
+    sa.select(Identity.id, sa.null(), sa.null())
+    .where(~sa.exists().where(WorkerLease.identity_id == Identity.id))
+    .order_by(Identity.id)
 )
 _COLUMNS = ["identity_id", "owner", "expires_at"]
 _ENSURE_PG = (
