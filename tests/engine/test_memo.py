@@ -194,7 +194,7 @@ def test_a_kept_plan_waiting_a_spread_gap_is_overtaken_by_what_it_held_once_that
             (Planned(lead("1", StepKind.invitation), now + first_in),),
             (Held(lead("2", StepKind.first_message), HoldReason.delay, held_at),),
         )
-        built = IdentityPlan(plan, {}, Pacing(), ())
+        built = IdentityPlan(plan, {}, Pacing(), (), complete=True)
         return PlanMemo(built, frozenset(), now + timedelta(hours=1), (0, 0), now)
 
     far, near = timedelta(minutes=30), Pacing().max_gap
@@ -211,7 +211,9 @@ def test_a_plan_that_sends_nothing_holds_until_a_lead_it_held_could_go(harness: 
     opens = now + timedelta(hours=2)
     paris = ZoneInfo("Europe/Paris")
     held = Held(Candidate("1", StepKind.visit, "c", now, paris), HoldReason.hours, opens)
-    built = IdentityPlan(Plan((), (held,)), {}, Pacing(horizon=timedelta(hours=3)), ())
+    built = IdentityPlan(
+        Plan((), (held,)), {}, Pacing(horizon=timedelta(hours=3)), (), complete=True
+    )
     with harness.sessions() as session:
         identity_id = session.scalars(sa.select(Identity.id)).one()
         memo = PlanMemo.keep(built, now=now, campaigns=frozenset(), high_water=high_water(session))
@@ -284,7 +286,9 @@ def test_an_empty_plan_is_held_past_its_horizon_once_and_only_with_known_ends() 
         held = Held(
             Candidate("1", StepKind.invitation, "c", now, paris), HoldReason.quota, earliest
         )
-        built = IdentityPlan(Plan((), (held,)), {}, Pacing(horizon=timedelta(hours=3)), ())
+        built = IdentityPlan(
+            Plan((), (held,)), {}, Pacing(horizon=timedelta(hours=3)), (), complete=True
+        )
         return PlanMemo.keep(built, now=now, campaigns=frozenset(), high_water=(0, 0))
 
     known = kept(monday)

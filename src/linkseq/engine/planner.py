@@ -258,7 +258,7 @@ class IdentityPlan:
     pacing: Pacing
     candidates: tuple[Candidate, ...]
     # every enrollment due by the horizon was read (the read did not stop at its limit)
-    complete: bool = True
+    complete: bool
 
 
 def build_plan(
