@@ -1,4 +1,5 @@
-"""Settings of a process that runs the engine for long: the worker, the demo, the benchmarks.
+"""Settings of the `linkseq` process (every command: the worker, the demo, the server) and of
+the benchmarks that run the engine as it does.
 
 A pass allocates many short-lived objects (ORM rows and their states, statements' parameters,
 plans, candidates). Python's default collector runs a young-generation collection every 700

@@ -215,26 +215,12 @@ class Engine:
         worked: tuple[int, datetime | None] | None = None
         while not self.stopping:
             with self.sessions() as session:
-                identity_id: int | None = None
-                claim = True
                 if worked is not None:
                     self._release(session, *worked)
-                    worked = None
-                    # look before claiming: with no lease free now, the claim (a write that
-                    # would find none) is not made
-                    wake = self._next_wake(session)
-                    if not self._missing_leases and (wake is None or wake > self.clock.now()):
-                        report.next_wake, report.wake_read, claim = wake, True, False
-                if claim:
-                    identity_id = self._claim(session)
-                    if identity_id is None:
-                        # no more work: when there is next, read under the same transaction
-                        wake = self._next_wake(session)
-                        if self._missing_leases:  # a new identity: its row made, claimed now
-                            identity_id = self._claim(session)
-                            wake = self._next_wake(session) if identity_id is None else wake
-                        if identity_id is None:
-                            report.next_wake, report.wake_read = wake, True
+                identity_id, wake = self._claim(session, look_first=worked is not None)
+                worked = None
+                if identity_id is None:  # no more work: when there is next, read meanwhile
+                    report.next_wake, report.wake_read = wake, True
                 session.commit()  # the release, the claim
             if identity_id is None:
                 break
@@ -253,20 +239,37 @@ class Engine:
                 session.commit()
         return report
 
-    def _claim(self, session: Session) -> int | None:
-        """Claim the free lease that waited longest (the lease rows an active identity lacked
-        made first); the caller commits."""
-        if self._missing_leases:
-            ensure_lease_rows(session, commit=False)
-            self._missing_leases = False
-        return claim_identity_lease(
-            session,
-            owner=self.owner,
-            now=self.clock.now(),
-            ttl=self.config.lease_ttl,
-            ensure=False,
-            commit=False,
-        )
+    def _claim(self, session: Session, *, look_first: bool) -> tuple[int | None, datetime | None]:
+        """Claim the free lease that waited longest (the caller commits): its identity, or None
+        and when an identity next has work, read in the same transaction.
+
+        `look_first` (after a pass, when usually no other lease is free): the wake is read
+        before claiming, and the claim (a write that would find none) is not made when no lease
+        is free now. A wake read that finds an active identity without a lease row has its row
+        made, and the claim made (again)."""
+        wake: datetime | None = None
+        if look_first:
+            wake = self._next_wake(session)
+            if not self._missing_leases and (wake is None or wake > self.clock.now()):
+                return None, wake
+        for _ in range(2):  # again once the lease row an identity lacked is made
+            if self._missing_leases:
+                ensure_lease_rows(session, commit=False)
+                self._missing_leases = False
+            identity_id = claim_identity_lease(
+                session,
+                owner=self.owner,
+                now=self.clock.now(),
+                ttl=self.config.lease_ttl,
+                ensure=False,
+                commit=False,
+            )
+            if identity_id is not None:
+                return identity_id, None
+            wake = self._next_wake(session)
+            if not self._missing_leases:
+                break
+        return None, wake
 
     def next_wake(self, after: RunReport | None = None) -> datetime | None:
         """The earliest time an active identity has work (None: no active identity).
