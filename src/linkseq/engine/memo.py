@@ -19,7 +19,10 @@ instead of rebuilding it, as long as nothing the plan was built from has changed
   previous pass ended in exactly one send;
 - the identity's active campaigns are the same;
 - no outbox row was written for the identity since the plan was built, but the engine's own
-  sends (a message from the inbox, another process): the quotas the plan spent are still true;
+  sends (a message from the inbox, another process): the quotas the plan spent are still true.
+  PostgreSQL does not commit ids in their order: a reply from the inbox committed after the
+  plan was built can have an id below its mark, unseen here; the runner checks a kept plan's
+  first message against the limits before it goes (SQLite, one writer at a time: in order);
 - no lead of the identity changed state since, but those the plan sent to (a sync or a callback
   saw an acceptance or a reply: every change of state writes an audit row).
 

@@ -204,6 +204,8 @@ class Engine:
         # rows are made at the next run (at the first run: always)
         self._missing_leases = True
         self._held_first: dict[int, tuple[tuple[Held, ...], dict[Action, datetime]]] = {}
+        # whether the database commits ids in their order (SQLite): read at the first need
+        self._ids_in_order: bool | None = None
 
     # --- running ------------------------------------------------------------------------------
 
@@ -556,6 +558,7 @@ class Engine:
         actions go one per pass, at the pace the plan spread them; the plan is kept for the
         next passes while it holds (`linkseq.engine.memo`).
         """
+        kept = self._memos.get(identity.id)
         memo = self._plan(session, identity, campaigns, reuse=reuse)
         built = memo.built
         plan = memo.plan()
@@ -572,6 +575,18 @@ class Engine:
             return built
         waits = first.at > self._now()
         if not self._wait_until(session, identity, first.at):
+            return built
+        if (
+            memo is kept
+            and first.candidate.kind in _MESSAGE_KINDS
+            and not self._in_id_order(session)
+            and not self._message_room(session, identity, campaigns, first.candidate.campaign)
+        ):
+            # PostgreSQL commits ids out of their order: a message sent from the inbox can
+            # commit, after the plan was kept, an id below its high-water mark, which
+            # `PlanMemo.usable` does not see. The kept plan's first message is checked as a
+            # burst's next ones are; refused, the plan is dropped and the identity woken for
+            # a new one at once (it sees the limit)
             return built
         started = self._now()
         woke = started if waits else since  # a message's sync must come after this instant
@@ -700,6 +715,13 @@ class Engine:
             log.warning("engine.lease_lost", identity=identity.name, owner=self.owner)
             return False
         return not self.stopping
+
+    def _in_id_order(self, session: Session) -> bool:
+        """True when the database commits ids in their order: SQLite, where every writing
+        transaction begins IMMEDIATE (one writer at a time). Read once."""
+        if self._ids_in_order is None:
+            self._ids_in_order = session.get_bind().dialect.name == "sqlite"
+        return self._ids_in_order
 
     def _message_room(
         self,
