@@ -7,10 +7,18 @@ from datetime import timedelta
 from sqlalchemy.orm import Session
 
 from linkseq.engine.config import EngineConfig
+from linkseq.engine.outbox import hold
 from linkseq.engine.quotas import identity_quotas
-from linkseq.planning.quota import Action
-from linkseq.store.enums import ActionKind
-from tests.store.factories import T0, add_identity, add_sent
+from linkseq.planning.quota import Action, RemoteLimit
+from linkseq.store.enums import ActionKind, ActionStatus
+from tests.store.factories import (
+    T0,
+    add_campaign,
+    add_enrollment,
+    add_identity,
+    add_lead,
+    add_sent,
+)
 
 
 def _sent(session: Session, identity_id: int, kind: ActionKind, days_ago: int, n: int) -> None:
@@ -35,3 +43,64 @@ def test_inmails_count_over_31_days_and_invitations_over_7(session: Session) -> 
     assert quotas[Action.inmail].remaining == 3
     # invitations: 30 in the last 7 days against the weekly 100; today's 25 untouched
     assert quotas[Action.connect].remaining == 25
+
+
+def test_one_actions_check_counts_as_the_whole_read_does(session: Session) -> None:
+    """A send's own check (`actions=`: its action's rows only) finds what the full read finds
+    for that action: sends in and out of every window, rows in flight, failures, a hold, a
+    campaign's cap, another identity's sends, Edges' answer that reaches back further."""
+    identity = add_identity(session, "alice")
+    other = add_identity(session, "bob")
+    identity.first_sync_at = T0 - timedelta(days=60)
+    lead = add_lead(session)
+    campaign = add_campaign(session, identities=(identity,))
+    enrollment = add_enrollment(session, campaign=campaign, lead=lead, identity=identity)
+    for kind in (ActionKind.VISIT, ActionKind.CONNECT, ActionKind.MESSAGE, ActionKind.INMAIL):
+        for days_ago, n in ((0, 7), (1, 3), (5, 4), (20, 2)):
+            for i in range(n):
+                at = T0 - timedelta(days=days_ago, hours=i)
+                add_sent(
+                    session,
+                    identity_id=identity.id,
+                    kind=kind,
+                    at=at,
+                    key=f"{kind.value}-{days_ago}-{i}",
+                    enrollment_id=enrollment.id if i % 2 else None,
+                )
+                add_sent(
+                    session, identity_id=other.id, kind=kind, at=at, key=f"o-{kind}-{days_ago}-{i}"
+                )
+        in_flight = add_sent(
+            session, identity_id=identity.id, kind=kind, at=T0 - timedelta(hours=2), key=f"f-{kind}"
+        )
+        in_flight.status, in_flight.sent_at = ActionStatus.SENDING, None
+        failed = add_sent(
+            session, identity_id=identity.id, kind=kind, at=T0 - timedelta(hours=1), key=f"x-{kind}"
+        )
+        failed.status = ActionStatus.FAILED
+    hold(
+        session,
+        identity_id=identity.id,
+        action="message",
+        until=T0 + timedelta(hours=1),
+        reason="r",
+    )
+    session.commit()
+    remote = {
+        Action.message: [RemoteLimit(timedelta(days=2), 60, 40, T0 - timedelta(hours=3))],
+        Action.visit: [RemoteLimit(timedelta(days=1), 80, 70, T0 - timedelta(hours=1))],
+    }
+    caps = {campaign.id: {Action.message: 5, Action.visit: 9, Action.connect: None}}
+    common = {"identity": identity, "now": T0, "config": EngineConfig(), "campaign_caps": caps}
+    whole, whole_caps = identity_quotas(session, remote=remote, **common)  # type: ignore[arg-type]
+    for action in (Action.visit, Action.connect, Action.message, Action.inmail):
+        alone, alone_caps = identity_quotas(
+            session,
+            remote=remote,
+            actions=(action,),
+            **common,  # type: ignore[arg-type]
+        )
+        assert alone == {action: whole[action]}
+        assert alone_caps == {k: v for k, v in whole_caps.items() if k[1] is action}
+    # the history above is not empty for the check: the message quota is what it counted
+    assert whole[Action.message].remaining < 50

@@ -7,7 +7,7 @@ Actions in flight (`sending`, `uncertain`) count too: they may have reached Link
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
@@ -91,23 +91,36 @@ _KIND_OF = {action: kind for kind, action in OUTREACH.items()}
 # a row's status and kind, as members or as their stored text (StrEnum: both hash alike)
 _COUNTED = frozenset(COUNTED)
 _ACTION_OF: dict[str, Action] = {kind.value: action for kind, action in OUTREACH.items()}
-# built once (four branches: constructing it cost more than running it)
-_RECENT_SENDS = sa.union_all(
-    *[
+
+
+def _sends_of(actions: frozenset[Action]) -> sa.CompoundSelect[Any]:
+    """The statement that reads the counted sends of `actions` (its branches only: a check of
+    one action reads that action's rows, not the week of invitations beside it)."""
+    kinds = sorted(_KIND_OF[a] for a in actions if a in _KIND_OF)
+    branches = [
         _branch(
             OutboxAction.sent_at,
-            OutboxAction.kind.in_([_KIND_OF[a] for a in actions]),
+            OutboxAction.kind.in_([_KIND_OF[a] for a in read if a in actions]),
             OutboxAction.sent_at > sa.bindparam(name),
         )
-        for name, (_, actions) in _READ_BACK.items()
-    ],
-    _branch(
-        OutboxAction.created_at,
-        OutboxAction.kind.in_(list(OUTREACH)),
-        OutboxAction.sent_at.is_(None),
-        OutboxAction.created_at > sa.bindparam("flight_ago"),
-    ),
-)
+        for name, (_, read) in _READ_BACK.items()
+        if any(a in actions for a in read)
+    ]
+    branches.append(
+        _branch(
+            OutboxAction.created_at,
+            OutboxAction.kind.in_(kinds),
+            OutboxAction.sent_at.is_(None),
+            OutboxAction.created_at > sa.bindparam("flight_ago"),
+        )
+    )
+    return sa.union_all(*branches)
+
+
+# built once per set of actions (constructing one cost more than running it): every action's,
+# and one action's for a check of that action alone
+_ALL_ACTIONS = frozenset(OUTREACH.values())
+_SENDS_OF: dict[frozenset[Action], sa.CompoundSelect[Any]] = {_ALL_ACTIONS: _sends_of(_ALL_ACTIONS)}
 
 
 def _reach(
@@ -126,8 +139,10 @@ def recent_sends(
     now: datetime,
     *,
     remote: RemoteLimits | None = None,
+    actions: Collection[Action] | None = None,
 ) -> dict[int, Sends]:
-    """Each identity's outreach that counts against its quotas now, in one statement.
+    """Each identity's outreach that counts against its quotas now, in one statement
+    (`actions`: only theirs).
 
     An action counts at coalesce(sent_at, created_at) when it is in flight or reached LinkedIn,
     within its longest window: 24 h for visits and messages, 7 days for invitations (the weekly
@@ -156,7 +171,13 @@ def recent_sends(
     flight_ago = min(reach["connect_ago"], reach["daily_ago"])
     params = {"ids": list(identity_ids), "flight_ago": flight_ago, **reach}
     # (a week of an identity's sends per plan: plain dict lookups, no enum construction per row)
-    for identity_id, kind, status, at, campaign_id in session.execute(_RECENT_SENDS, params):
+    wanted = _ALL_ACTIONS if actions is None else frozenset(actions) & _ALL_ACTIONS
+    if not wanted:
+        return out
+    statement = _SENDS_OF.get(wanted)
+    if statement is None:
+        statement = _SENDS_OF[wanted] = _sends_of(wanted)
+    for identity_id, kind, status, at, campaign_id in session.execute(statement, params):
         if status not in _COUNTED:
             continue
         action = _ACTION_OF[kind]
@@ -178,13 +199,15 @@ def identity_quotas(
     campaign_caps: dict[int, dict[Action, int | None]],
     remote: RemoteLimits | None,
     pending_invitations: int | None = None,
+    actions: Collection[Action] | None = None,
 ) -> tuple[dict[Action, QuotaStatus], dict[tuple[int, Action], QuotaStatus]]:
-    """Every limit on the identity's actions now, and each campaign's own daily caps.
+    """Every limit on the identity's actions now, and each campaign's own daily caps
+    (`actions`: only theirs, read and counted alone; a send's own check).
 
     `remote`: Edges' kept answers for the identity (`limits.load_remote_limits`), asked of
     every caller (a send checked without them can go over what Edges counted); None where none
     can apply."""
-    sends = recent_sends(session, [identity.id], now, remote=remote)
+    sends = recent_sends(session, [identity.id], now, remote=remote, actions=actions)
     mine = sends.get(identity.id, Sends())
     holds = {a: h.until for a, h in holds_for(session, identity.id, now).items()}
     return quotas_of(
@@ -196,6 +219,7 @@ def identity_quotas(
         campaign_caps=campaign_caps,
         remote=remote,
         pending_invitations=pending_invitations,
+        actions=actions,
     )
 
 
@@ -209,8 +233,10 @@ def quotas_of(
     campaign_caps: dict[int, dict[Action, int | None]],
     remote: RemoteLimits | None = None,
     pending_invitations: int | None = None,
+    actions: Collection[Action] | None = None,
 ) -> tuple[dict[Action, QuotaStatus], dict[tuple[int, Action], QuotaStatus]]:
-    """The quotas from what was read: `sends`, `holds` in force by action (`*`: every action).
+    """The quotas from what was read: `sends`, `holds` in force by action (`*`: every action);
+    with `actions`, theirs only (`sends` need hold no other).
 
     `remote` (Edges' limits endpoint) corrects the local counts: the more conservative wins.
     `pending_invitations` leaves room for at most the configured cap minus that many new
@@ -221,7 +247,7 @@ def quotas_of(
     everything = holds.get("*")
     level = AccountLevel.parse(identity.level.value)
     quotas: dict[Action, QuotaStatus] = {}
-    for action in Action:
+    for action in Action if actions is None else actions:
         hold = holds.get(action.value)
         until = max((h for h in (hold, everything) if h is not None), default=None)
         quotas[action] = quota_status(
@@ -238,7 +264,7 @@ def quotas_of(
             quotas[action] = apply_remote_limits(
                 quotas[action], observed, now=now, sent_times=per_action.get(action, [])
             )
-    if pending_invitations is not None:
+    if pending_invitations is not None and Action.connect in quotas:
         room = max(0, config.pending_invitations_cap - pending_invitations)
         status = quotas[Action.connect]
         if room == 0 or room < status.remaining:
@@ -250,7 +276,7 @@ def quotas_of(
     caps: dict[tuple[int, Action], QuotaStatus] = {}
     for campaign_id, by_action in campaign_caps.items():
         for action, cap in by_action.items():
-            if cap is None:
+            if cap is None or action not in quotas:
                 continue
             caps[(campaign_id, action)] = quota_status(
                 action=action,

@@ -137,6 +137,16 @@ _LATER_STEPS = (
 )
 
 
+# a planned send's enrollment and lead, read afresh before it goes
+_TO_SEND = (
+    sa.select(Enrollment, Lead)
+    .join(Lead, Lead.id == Enrollment.lead_id)
+    .where(Enrollment.id == sa.bindparam("id"))
+    .execution_options(populate_existing=True)
+)
+_STATUS = sa.select(Identity.status).where(Identity.id == sa.bindparam("id"))
+
+
 @dataclass(slots=True)
 class IdentityReport:
     """What one pass did for one identity."""
@@ -618,9 +628,12 @@ class Engine:
             # the lead's hours now, when the send goes (a pass can come late to its plan)
             if not is_open(schedules[candidate.campaign], candidate.tz, self._now()):
                 continue
-            enrollment = session.get(Enrollment, int(candidate.key), populate_existing=True)
-            if enrollment is None:
+            # the enrollment and its lead read afresh in one statement (`perform` finds the lead
+            # in the session)
+            row = session.execute(_TO_SEND, {"id": int(candidate.key)}).first()
+            if row is None:
                 continue
+            enrollment = row[0]
             if not _as_planned(enrollment, identity, campaigns, candidate, self._now()):
                 continue
             spec = campaigns[enrollment.campaign_id].spec
@@ -741,6 +754,7 @@ class Engine:
             config=self.config,
             campaign_caps=caps,
             remote=load_remote_limits(session, identity.id),
+            actions=(Action.message,),
         )
         if quotas[Action.message].remaining <= 0:
             return False
@@ -929,6 +943,9 @@ def _as_planned(
 
 
 def _disconnected(session: Session, identity: Identity) -> bool:
-    """True when the identity was paused during the pass (AUTH_EXPIRED on a send)."""
-    session.refresh(identity)
-    return identity.status is not IdentityStatus.ACTIVE
+    """True when the identity was paused during the pass (AUTH_EXPIRED on a send, or by hand):
+    its status read again (the whole row only when it changed)."""
+    status = session.execute(_STATUS, {"id": identity.id}).scalar_one()
+    if status != identity.status:
+        session.refresh(identity)
+    return status != IdentityStatus.ACTIVE

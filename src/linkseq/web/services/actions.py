@@ -155,6 +155,7 @@ def reply(
             config=config,
             campaign_caps={},
             remote=load_remote_limits(session, identity.id),
+            actions=(Action.message,),
         )
         if quotas[Action.message].remaining <= 0:
             raise InputError(
