@@ -114,7 +114,8 @@ def test_a_lead_that_moved_since_the_plan_is_not_sent_on_it(harness: Harness) ->
         session.commit()
     _to_wake(harness)
     harness.run_once()
-    assert _memo(harness) is not memo  # the audit row of the move discarded the plan
+    # its turn found it moved (read again before the send): nothing went, the plan is dropped
+    assert _memo(harness) is not memo
     with harness.sessions() as session:
         sent_to = session.scalars(
             sa.select(OutboxAction.enrollment_id).where(OutboxAction.id > 0)
@@ -138,11 +139,34 @@ def test_a_late_send_moves_the_rest_of_the_plan_as_late(harness: Harness) -> Non
     assert planned[1] - planned[0] >= timedelta(seconds=45)
 
 
-def test_any_lead_of_the_identity_changing_state_makes_the_next_pass_plan_anew(
+def test_a_lead_of_the_identity_coming_into_its_sequence_makes_the_next_pass_plan_anew(
     harness: Harness,
 ) -> None:
+    """A lead that becomes someone the plan could send to (here: found connected, so a first
+    message is due) is not in the kept plan: the next pass plans anew."""
     memo = _first_sending_pass(harness)
     planned = {int(p.candidate.key) for p in memo.built.plan.go}
+    with harness.sessions() as session:
+        other = session.scalars(
+            sa.select(Enrollment).where(Enrollment.id.not_in(planned)).limit(1)
+        ).one()
+        apply_event(
+            session, other, Event.already_connected, now=harness.clock.now(), reason="by hand"
+        )
+        session.commit()
+    _to_wake(harness)
+    assert harness.run_once().sent == 1
+    assert _memo(harness) is not memo
+
+
+def test_a_lead_leaving_its_sequence_leaves_the_kept_plan_to_the_others(
+    harness: Harness,
+) -> None:
+    """A lead that left its sequence (a reply, the do-not-contact list) only loses its place: a
+    lead the plan did not count on changes nothing of it, and the next pass sends from it."""
+    memo = _first_sending_pass(harness)
+    planned = {int(p.candidate.key) for p in memo.built.plan.go}
+    following = memo.plan().go[0].candidate.key
     with harness.sessions() as session:
         other = session.scalars(
             sa.select(Enrollment).where(Enrollment.id.not_in(planned)).limit(1)
@@ -151,8 +175,15 @@ def test_any_lead_of_the_identity_changing_state_makes_the_next_pass_plan_anew(
         other.next_action_at = None
         session.commit()
     _to_wake(harness)
-    assert harness.run_once().sent == 1
-    assert _memo(harness) is not memo
+    report = harness.run_once()
+    assert report.sent == 1
+    assert _memo(harness) is memo  # kept: the plan's next action went from it
+    assert memo.consumed == 2
+    with harness.sessions() as session:
+        sent_to = session.scalars(
+            sa.select(OutboxAction.enrollment_id).order_by(OutboxAction.id.desc()).limit(1)
+        ).one()
+    assert str(sent_to) == following
 
 
 def test_an_identity_woken_before_its_next_action_keeps_its_plan_and_does_not_wait(
@@ -206,7 +237,7 @@ def test_a_kept_plan_waiting_a_spread_gap_is_overtaken_by_what_it_held_once_that
 def test_a_plan_that_sends_nothing_holds_until_a_lead_it_held_could_go(harness: Harness) -> None:
     """Every lead held (hours, say): the plan is kept, and a pass woken meanwhile (a periodic
     sync) uses it instead of planning anew, until the first instant a held lead could go, or a
-    lead of the identity changes state."""
+    lead of the identity comes into its sequence (one that leaves it changes nothing)."""
     now = harness.clock.now()
     opens = now + timedelta(hours=2)
     paris = ZoneInfo("Europe/Paris")
@@ -223,7 +254,16 @@ def test_a_plan_that_sends_nothing_holds_until_a_lead_it_held_could_go(harness: 
             assert got is usable
         enrollment = session.scalars(sa.select(Enrollment)).first()
         assert enrollment is not None
+        # a lead leaving its sequence takes nothing from the plan; one coming into it does
         apply_event(session, enrollment, Event.dnc, now=now, reason="moved by hand")
+        session.commit()
+        left = memo.usable(
+            session, identity_id=identity_id, now=now + timedelta(hours=1), campaigns=frozenset()
+        )
+        assert left
+        other = session.scalars(sa.select(Enrollment).where(Enrollment.id != enrollment.id)).first()
+        assert other is not None
+        apply_event(session, other, Event.already_connected, now=now, reason="moved by hand")
         session.commit()
         moved = memo.usable(
             session, identity_id=identity_id, now=now + timedelta(hours=1), campaigns=frozenset()

@@ -24,7 +24,10 @@ instead of rebuilding it, as long as nothing the plan was built from has changed
   plan was built can have an id below its mark, unseen here; the runner checks a kept plan's
   first message against the limits before it goes (SQLite, one writer at a time: in order);
 - no lead of the identity changed state since, but those the plan sent to (a sync or a callback
-  saw an acceptance or a reply: every change of state writes an audit row).
+  saw an acceptance: every change of state writes an audit row), and those that left their
+  sequence (a reply, a stop, the end): such a lead only loses its place in the plan, which the
+  runner sees when its turn comes (it reads the enrollment again before each send), and the
+  plan is planned anew after that turn.
 
 A step that becomes due meanwhile, or a lead whose hours open, waits for the next plan: at most
 `replan_every`. Before each send the runner still reloads the enrollment (a reply, a pause, the
@@ -43,11 +46,26 @@ from sqlalchemy.orm import Session
 from linkseq.engine.planner import IdentityPlan
 from linkseq.planning.quota import Action
 from linkseq.planning.schedule import HoldReason, Plan, Planned
+from linkseq.store.enums import EnrollmentState
 from linkseq.store.models import AuditEvent, Enrollment, OutboxAction
 
 __all__ = ["PlanMemo", "goes_ahead", "high_water"]
 
 
+# A lead that leaves its sequence (replied, stopped, done) takes nothing from a kept plan but
+# its own place in it: the plan's actions for it are not sent (the runner reads each
+# enrollment again before its send: `_as_planned`), and the rest of the plan still holds.
+_LEAVING = frozenset(
+    s.value
+    for s in (
+        EnrollmentState.REPLIED,
+        EnrollmentState.PAUSED,
+        EnrollmentState.COMPLETED,
+        EnrollmentState.WITHDRAWN,
+        EnrollmentState.SKIPPED,
+        EnrollmentState.FAILED,
+    )
+)
 # built once (a statement costs more to construct than to run)
 _HIGH_WATER = sa.select(
     sa.select(sa.func.max(OutboxAction.id)).scalar_subquery(),
@@ -67,6 +85,7 @@ _CHANGED = sa.select(
     sa.exists().where(
         AuditEvent.id > sa.bindparam("audit"),
         AuditEvent.enrollment_id.not_in(sa.bindparam("sent_to", expanding=True)),
+        sa.or_(AuditEvent.to_state.is_(None), AuditEvent.to_state.not_in(sorted(_LEAVING))),
         sa.select(Enrollment.identity_id)
         .where(Enrollment.id == AuditEvent.enrollment_id)
         .scalar_subquery()
