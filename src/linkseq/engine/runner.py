@@ -53,6 +53,7 @@ from linkseq.planning.quota import Action
 from linkseq.planning.schedule import Candidate, Held, HoldReason, Plan, Planned
 from linkseq.store.enums import EnrollmentState, IdentityStatus, SyncKind
 from linkseq.store.leases import (
+    Runs,
     claim_identity_lease,
     ensure_lease_rows,
     release_lease,
@@ -202,6 +203,12 @@ class Engine:
         dry_run: bool = False,
     ) -> None:
         self.sessions = sessions
+        # the worker's loop (release, claim, wake) runs Core statements on a plain connection
+        bind = sessions.kw.get("bind")
+        if bind is None:
+            with sessions() as session:
+                bind = session.get_bind()
+        self._bind: sa.Engine = bind.engine if isinstance(bind, sa.Connection) else bind
         self.client = client
         self.clock = clock
         self.config = config or EngineConfig()
@@ -226,14 +233,14 @@ class Engine:
         # the identity just worked: released in the transaction that claims the next one
         worked: tuple[int, datetime | None] | None = None
         while not self.stopping:
-            with self.sessions() as session:
+            with self._bind.connect() as connection:
                 if worked is not None:
-                    self._release(session, *worked)
-                identity_id, wake = self._claim(session, look_first=worked is not None)
+                    self._release(connection, *worked)
+                identity_id, wake = self._claim(connection, look_first=worked is not None)
                 worked = None
                 if identity_id is None:  # no more work: when there is next, read meanwhile
                     report.next_wake, report.wake_read = wake, True
-                session.commit()  # the release, the claim
+                connection.commit()  # the release, the claim
             if identity_id is None:
                 break
             if identity_id in done:
@@ -245,13 +252,13 @@ class Engine:
             # a dry run sent nothing: it must not postpone the identity's real work
             worked = (identity_id, None if self.dry_run else result.next_wake)
         if worked is not None:
-            with self.sessions() as session:
-                self._release(session, *worked)
-                report.next_wake, report.wake_read = self._next_wake(session), True
-                session.commit()
+            with self._bind.connect() as connection:
+                self._release(connection, *worked)
+                report.next_wake, report.wake_read = self._next_wake(connection), True
+                connection.commit()
         return report
 
-    def _claim(self, session: Session, *, look_first: bool) -> tuple[int | None, datetime | None]:
+    def _claim(self, session: Runs, *, look_first: bool) -> tuple[int | None, datetime | None]:
         """Claim the free lease that waited longest (the caller commits): its identity, or None
         and when an identity next has work, read in the same transaction.
 
@@ -290,10 +297,10 @@ class Engine:
         """
         if after is not None and after.wake_read:
             return after.next_wake
-        with self.sessions() as session:
-            return self._next_wake(session)
+        with self._bind.connect() as connection:
+            return self._next_wake(connection)
 
-    def _next_wake(self, session: Session) -> datetime | None:
+    def _next_wake(self, session: Runs) -> datetime | None:
         active, leased, timed, value = session.execute(_NEXT_WAKE).one()
         if leased < active:
             self._missing_leases = True
@@ -310,7 +317,7 @@ class Engine:
             wake = self.next_wake(report) or self.clock.now() + self.config.idle_wake
             sleep_until(min(wake, self.clock.now() + timedelta(seconds=30)))
 
-    def _release(self, session: Session, identity_id: int, wake: datetime | None) -> None:
+    def _release(self, session: Runs, identity_id: int, wake: datetime | None) -> None:
         """Free the identity's lease until `wake`; the caller commits."""
         release_lease(
             session,

@@ -64,9 +64,14 @@ _ENSURE_LITE = (
 )
 
 
-def _ensure_lease_rows(session: Session) -> None:
+# A worker's lease statements run on a session, or on a plain connection (the worker's loop:
+# none of the ORM's transaction work between two passes)
+Runs = Session | sa.Connection
+
+
+def _ensure_lease_rows(session: Runs) -> None:
     """Insert a free lease row for every identity that has none (idempotent under races)."""
-    if session.get_bind().dialect.name == "postgresql":
+    if _dialect(session) == "postgresql":
         _run(session).execute(_ENSURE_PG)
     else:
         _run(session).execute(_ENSURE_LITE)
@@ -127,7 +132,7 @@ _RELEASE = (
 )
 
 
-def ensure_lease_rows(session: Session, *, commit: bool = True) -> None:
+def ensure_lease_rows(session: Runs, *, commit: bool = True) -> None:
     """Give every identity a lease row (idempotent); commits unless `commit=False`."""
     _ensure_lease_rows(session)
     if commit:
@@ -135,7 +140,7 @@ def ensure_lease_rows(session: Session, *, commit: bool = True) -> None:
 
 
 def claim_identity_lease(
-    session: Session,
+    session: Runs,
     *,
     owner: str,
     now: datetime,
@@ -159,10 +164,10 @@ def claim_identity_lease(
     return identity_id
 
 
-def _claim_first(session: Session, owner: str, now: datetime, ttl: timedelta) -> int | None:
+def _claim_first(session: Runs, owner: str, now: datetime, ttl: timedelta) -> int | None:
     """Claim the free lease that waited longest; its identity, or None (the caller commits)."""
     params = {"now": now, "b_owner": owner, "until": now + ttl}
-    if session.get_bind().dialect.name != "postgresql":
+    if _dialect(session) != "postgresql":
         # one statement under SQLite's write lock (the session began IMMEDIATE)
         claimed: int | None = _run(session).execute(_CLAIM_FIRST, params).scalar_one_or_none()
         return claimed
@@ -173,9 +178,9 @@ def _claim_first(session: Session, owner: str, now: datetime, ttl: timedelta) ->
     return identity_id if _rowcount(result) == 1 else None
 
 
-def _first_free(session: Session, now: datetime) -> int | None:
+def _first_free(session: Runs, now: datetime) -> int | None:
     """The free lease that waited longest (locked on PostgreSQL until the caller commits)."""
-    locked = session.get_bind().dialect.name == "postgresql"
+    locked = _dialect(session) == "postgresql"
     query = _FIRST_FREE_LOCKED if locked else _FIRST_FREE
     return _run(session).execute(query, {"now": now}).scalar_one_or_none()
 
@@ -206,7 +211,7 @@ def renew_lease(
 
 
 def release_lease(
-    session: Session,
+    session: Runs,
     *,
     identity_id: int,
     owner: str,
@@ -229,11 +234,18 @@ def release_lease(
     return _rowcount(result) == 1
 
 
-def _run(session: Session) -> sa.Connection:
+def _run(session: Runs) -> sa.Connection:
     """The session's connection, its pending changes flushed: the lease statements are Core
-    statements, run without the ORM's per-statement work."""
+    statements, run without the ORM's per-statement work (a connection: itself)."""
+    if isinstance(session, sa.Connection):
+        return session
     session.flush()
     return session.connection()
+
+
+def _dialect(session: Runs) -> str:
+    bind = session if isinstance(session, sa.Connection) else session.get_bind()
+    return bind.dialect.name
 
 
 def _rowcount(result: sa.Result[object]) -> int:
