@@ -232,8 +232,9 @@ class Engine:
         done: set[int] = set()
         # the identity just worked: released in the transaction that claims the next one
         worked: tuple[int, datetime | None] | None = None
-        while not self.stopping:
-            with self._bind.connect() as connection:
+        # one connection for the run: its passes' sessions and the leases between them
+        with self._bind.connect() as connection:
+            while not self.stopping:
                 if worked is not None:
                     self._release(connection, *worked)
                 identity_id, wake = self._claim(connection, look_first=worked is not None)
@@ -241,18 +242,17 @@ class Engine:
                 if identity_id is None:  # no more work: when there is next, read meanwhile
                     report.next_wake, report.wake_read = wake, True
                 connection.commit()  # the release, the claim
-            if identity_id is None:
-                break
-            if identity_id in done:
-                worked = (identity_id, None)
-                break
-            done.add(identity_id)
-            result = self.work(identity_id)
-            report.identities.append(result)
-            # a dry run sent nothing: it must not postpone the identity's real work
-            worked = (identity_id, None if self.dry_run else result.next_wake)
-        if worked is not None:
-            with self._bind.connect() as connection:
+                if identity_id is None:
+                    break
+                if identity_id in done:
+                    worked = (identity_id, None)
+                    break
+                done.add(identity_id)
+                result = self.work(identity_id, connection=connection)
+                report.identities.append(result)
+                # a dry run sent nothing: it must not postpone the identity's real work
+                worked = (identity_id, None if self.dry_run else result.next_wake)
+            if worked is not None:
                 self._release(connection, *worked)
                 report.next_wake, report.wake_read = self._next_wake(connection), True
                 connection.commit()
@@ -330,9 +330,17 @@ class Engine:
 
     # --- one identity -------------------------------------------------------------------------
 
-    def work(self, identity_id: int) -> IdentityReport:
-        """One pass for one identity (the caller holds its lease)."""
-        with self.sessions() as session:
+    def work(self, identity_id: int, *, connection: sa.Connection | None = None) -> IdentityReport:
+        """One pass for one identity (the caller holds its lease), on `connection` (the
+        caller's, not in a transaction) or one of its own.
+
+        The pass's session keeps one connection from its first statement to its end: its
+        transactions (a send commits twice) do not each give the connection back to the pool
+        and take it again."""
+        if connection is None:
+            with self._bind.connect() as own:
+                return self.work(identity_id, connection=own)
+        with self.sessions(bind=connection) as session:
             rows = session.execute(_IDENTITY, {"identity_id": identity_id}).all()
             assert rows
             identity, in_flight = rows[0][0], bool(rows[0][2])
