@@ -58,6 +58,7 @@ from linkseq.engine.sync import connect_lead
 from linkseq.engine.transitions import apply_event, note
 from linkseq.leads.dnc import is_on_dnc
 from linkseq.leads.writer import HELD_PREFIX
+from linkseq.store import fast
 from linkseq.store.enums import ActionKind, EnrollmentState
 from linkseq.store.models import Conversation, Enrollment, Identity, Lead, OutboxAction
 
@@ -282,8 +283,8 @@ def _advance_after(
 
 def _set_profile_id(session: Session, lead: Lead, profile_id: str) -> None:
     """Learn the lead's profile id: one table UPDATE now, not the lead's turn in the flush."""
-    done = session.connection().execute(_PROFILE_ID, {"b_id": lead.id, "profile_id": profile_id})
-    if done.rowcount != 1:  # as the flush would have said
+    params = {"b_id": lead.id, "profile_id": profile_id}
+    if fast.execute(session, _PROFILE_ID, params, flush=False) != 1:  # as a flush would say
         raise StaleDataError(f"{lead!r} was not found to learn its profile id")
     set_committed_value(lead, "linkedin_profile_id", profile_id)
 

@@ -46,6 +46,7 @@ from sqlalchemy.orm import Session
 from linkseq.engine.planner import IdentityPlan
 from linkseq.planning.quota import Action
 from linkseq.planning.schedule import HoldReason, Plan, Planned
+from linkseq.store import fast
 from linkseq.store.enums import EnrollmentState
 from linkseq.store.models import AuditEvent, Enrollment, OutboxAction
 
@@ -104,7 +105,9 @@ def goes_ahead(action: Action, go: Sequence[Planned]) -> bool:
 
 def high_water(session: Session) -> tuple[int, int]:
     """The highest outbox and audit ids so far (each its primary key's last entry: no scan)."""
-    outbox, audit = session.execute(_HIGH_WATER).one()
+    row = fast.first(session, _HIGH_WATER, {})
+    assert row is not None
+    outbox, audit = row
     return int(outbox or 0), int(audit or 0)
 
 
@@ -182,7 +185,8 @@ class PlanMemo:
         if self.built.plan.go and self.consumed >= len(self.built.plan.go):
             return False  # every action sent (a plan that had none holds until `valid_until`)
         outbox, audit = self.high_water
-        other_sends, moved = session.execute(
+        row = fast.first(
+            session,
             _CHANGED,
             {
                 "outbox": outbox,
@@ -191,7 +195,9 @@ class PlanMemo:
                 "ours": sorted(self.ours),
                 "sent_to": sorted(self.sent_to),
             },
-        ).one()
+        )
+        assert row is not None
+        other_sends, moved = row
         return not other_sends and not moved
 
     def overtaken(self, now: datetime) -> bool:

@@ -20,6 +20,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.exc import StaleDataError
 
 from linkseq.engine.funnel import record_sent
+from linkseq.store import fast
 from linkseq.store.enums import ActionKind, ActionStatus
 from linkseq.store.models import ActionHold, Enrollment, OutboxAction
 
@@ -77,14 +78,13 @@ def begin(
     }
     try:
         session.flush()  # what the session holds goes first, as it did in one flush
-        key = session.connection().execute(_INSERT, values).inserted_primary_key
+        key = fast.insert(session, _INSERT, values, flush=False)
         session.commit()
     except IntegrityError:
         session.rollback()
         return None
     # `response` is left out of the INSERT (SQL NULL, as the ORM wrote it; a JSON None is 'null')
-    assert key is not None
-    action = OutboxAction(id=key[0], response=None, **values)
+    action = OutboxAction(id=key, response=None, **values)
     make_transient_to_detached(action)  # every column set: nothing is loaded again
     session.add(action)
     return action
@@ -116,8 +116,8 @@ def mark_sent(
     if response is None:  # no response (a send reconcile found): SQL NULL, not JSON 'null'
         statement = _SENT_NO_RESPONSE
         params = {k: v for k, v in values.items() if k != "response"}
-    done = session.connection().execute(statement, {"b_id": action.id, **params})
-    if done.rowcount != 1:  # as the flush would have said
+    done = fast.execute(session, statement, {"b_id": action.id, **params}, flush=False)
+    if done != 1:  # as the flush would have said
         raise StaleDataError(f"{action!r} was not found to be marked sent")
     for key, value in values.items():
         set_committed_value(action, key, value)

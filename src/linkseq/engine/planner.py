@@ -28,6 +28,7 @@ from linkseq.planning.hours import WorkingSchedule
 from linkseq.planning.pacing import Pacing, StepKind, pass_rng
 from linkseq.planning.quota import Action, QuotaStatus
 from linkseq.planning.schedule import Candidate, Plan, plan_identity_pass
+from linkseq.store import fast
 from linkseq.store.enums import CampaignStatus, EnrollmentState, IdentityStatus
 from linkseq.store.models import Campaign, CampaignIdentity, Enrollment, Identity, Lead
 
@@ -124,7 +125,7 @@ def _schedule(campaign_id: int, spec: CampaignSpec) -> WorkingSchedule:
 
 def active_campaigns(session: Session, identity_id: int) -> dict[int, CampaignInfo]:
     """The identity's active campaigns, by id."""
-    rows = session.execute(_ACTIVE_CAMPAIGNS, {"identity_id": identity_id}).all()
+    rows = fast.rows(session, _ACTIVE_CAMPAIGNS, {"identity_id": identity_id})
     out: dict[int, CampaignInfo] = {}
     for cid, name, spec_json in rows:
         spec = load_spec(cid, spec_json)
@@ -181,7 +182,7 @@ def due_candidates(
     if not campaigns:
         return [], True
     params = {"identity_id": identity.id, "until": until, "campaigns": list(campaigns)}
-    rows = session.execute(_DUE, {**params, "n": limit}).all()
+    rows = fast.rows(session, _DUE, {**params, "n": limit})
     out: list[Candidate] = []
     # many leads share a few steps and zones: each is resolved once per call
     kinds: dict[tuple[int, int, int], StepKind | None] = {}

@@ -28,6 +28,7 @@ from linkseq.planning.quota import (
     apply_remote_limits,
     quota_status,
 )
+from linkseq.store import fast
 from linkseq.store.enums import ActionKind, ActionStatus
 from linkseq.store.models import Enrollment, Identity, OutboxAction
 
@@ -177,7 +178,7 @@ def recent_sends(
     statement = _SENDS_OF.get(wanted)
     if statement is None:
         statement = _SENDS_OF[wanted] = _sends_of(wanted)
-    for identity_id, kind, status, at, campaign_id in session.execute(statement, params):
+    for identity_id, kind, status, at, campaign_id in fast.rows(session, statement, params):
         if status not in _COUNTED:
             continue
         action = _ACTION_OF[kind]

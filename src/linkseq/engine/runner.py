@@ -51,6 +51,7 @@ from linkseq.planning.hours import is_open, next_open
 from linkseq.planning.pacing import ACTION_OF_KIND, StepKind, draw_gap, pass_rng
 from linkseq.planning.quota import Action
 from linkseq.planning.schedule import Candidate, Held, HoldReason, Plan, Planned
+from linkseq.store import fast
 from linkseq.store.enums import EnrollmentState, IdentityStatus, SyncKind
 from linkseq.store.leases import (
     Runs,
@@ -301,7 +302,9 @@ class Engine:
             return self._next_wake(connection)
 
     def _next_wake(self, session: Runs) -> datetime | None:
-        active, leased, timed, value = session.execute(_NEXT_WAKE).one()
+        row = fast.first(session, _NEXT_WAKE, {})
+        assert row is not None
+        active, leased, timed, value = row
         if leased < active:
             self._missing_leases = True
         if not active:
@@ -442,7 +445,9 @@ class Engine:
             )
             _HAS_DUE[states] = query
         params = {"identity_id": identity.id, "until": until, "campaigns": campaign_ids}
-        return tuple(bool(x) for x in session.execute(query, params).one())
+        row = fast.first(session, query, params)
+        assert row is not None
+        return tuple(bool(x) for x in row)
 
     def _pass(
         self, session: Session, identity: Identity, report: IdentityReport, *, in_flight: bool

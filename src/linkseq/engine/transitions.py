@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from linkseq.engine.funnel import record_transition
 from linkseq.engine.lifecycle import Event, Position, State, advance
+from linkseq.store import fast
 from linkseq.store.enums import EnrollmentState
 from linkseq.store.models import AuditEvent, Enrollment, OutgoingEvent
 
@@ -131,7 +132,7 @@ def _audit(
     if session.new:
         session.add(AuditEvent(**values))
     else:
-        session.connection().execute(_AUDIT, values)
+        fast.insert(session, _AUDIT, values, flush=False)
 
 
 def emit(

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from linkseq.errors import InputError, NotFoundError
 from linkseq.leads.urls import InvalidProfileUrl, normalize_profile_url
+from linkseq.store import fast
 from linkseq.store.models import DoNotContact, Lead
 
 __all__ = ["DncSet", "add_to_dnc", "is_on_dnc", "list_dnc", "load_dnc", "remove_from_dnc"]
@@ -106,9 +107,11 @@ _BY_URL_OR_ID = (
 def is_on_dnc(session: Session, lead: Lead) -> bool:
     """True when `lead` is on the list (by URL or profile id): checked again at every send."""
     if lead.linkedin_profile_id:
-        found = session.execute(
-            _BY_URL_OR_ID, {"url": lead.profile_url, "profile_id": lead.linkedin_profile_id}
+        found = fast.first(
+            session,
+            _BY_URL_OR_ID,
+            {"url": lead.profile_url, "profile_id": lead.linkedin_profile_id},
         )
     else:
-        found = session.execute(_BY_URL, {"url": lead.profile_url})
-    return found.first() is not None
+        found = fast.first(session, _BY_URL, {"url": lead.profile_url})
+    return found is not None

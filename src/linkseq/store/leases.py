@@ -31,6 +31,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, aliased
 
 from linkseq.clock import ensure_utc
+from linkseq.store import fast
 from linkseq.store.enums import IdentityStatus
 from linkseq.store.models import Identity, WorkerLease
 
@@ -169,7 +170,7 @@ def _claim_first(session: Runs, owner: str, now: datetime, ttl: timedelta) -> in
     params = {"now": now, "b_owner": owner, "until": now + ttl}
     if _dialect(session) != "postgresql":
         # one statement under SQLite's write lock (the session began IMMEDIATE)
-        claimed: int | None = _run(session).execute(_CLAIM_FIRST, params).scalar_one_or_none()
+        claimed: int | None = fast.scalar(session, _CLAIM_FIRST, params)
         return claimed
     identity_id = _first_free(session, now)
     if identity_id is None:
@@ -226,12 +227,14 @@ def release_lease(
     identity in one transaction).
     """
     # expires_at = now (not NULL): the identity queues behind those that waited longer.
-    result = _run(session).execute(
-        _RELEASE, {"id": identity_id, "b_owner": owner, "until": ensure_utc(not_before or now)}
+    released = fast.execute(
+        session,
+        _RELEASE,
+        {"id": identity_id, "b_owner": owner, "until": ensure_utc(not_before or now)},
     )
     if commit:
         session.commit()
-    return _rowcount(result) == 1
+    return released == 1
 
 
 def _run(session: Runs) -> sa.Connection:
