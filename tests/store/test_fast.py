@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
-from linkseq.engine import memo, planner, quotas, runner
+from linkseq.engine import memo, outbox, planner, quotas, runner, sync
 from linkseq.engine.transitions import _AUDIT
 from linkseq.leads import dnc
 from linkseq.planning.quota import Action
@@ -122,6 +122,10 @@ def _reads(until: datetime, ids: list[int], ours: list[int]) -> list[tuple[Any, 
         (runner._NEXT_WAKE, {}),
         (runner._LATER_STEPS, {"identity_id": 1, "campaigns": ids, "now": T0, "before": until}),
         (dnc._BY_URL, {"url": "https://www.linkedin.com/in/lead-3"}),
+        (outbox._HOLD_TIMES, {"identity_id": 1, "now": until}),
+        (sync._INVITED, {"identity_id": 1}),
+        (sync._PENDING_CACHED, {"identity_id": 2}),
+        (sync._CONNECTS_SINCE, {"identity_id": 1, "since": until - timedelta(days=3)}),
     ]
 
 

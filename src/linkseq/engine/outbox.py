@@ -28,7 +28,7 @@ __all__ = [
     "IN_FLIGHT",
     "begin",
     "hold",
-    "holds_for",
+    "hold_times",
     "idempotency_key",
     "in_flight",
     "mark_failed",
@@ -181,9 +181,15 @@ _IN_FLIGHT = (
     )
     .order_by(OutboxAction.id)
 )
-_HOLDS = sa.select(ActionHold).where(
+_HOLD_TIMES = sa.select(ActionHold.action, ActionHold.until).where(
     ActionHold.identity_id == sa.bindparam("identity_id"), ActionHold.until > sa.bindparam("now")
 )
+
+
+def hold_times(session: Session, identity_id: int, now: datetime) -> dict[str, datetime]:
+    """Until when each of the identity's holds in force at `now` holds, by action."""
+    params = {"identity_id": identity_id, "now": now}
+    return {str(row[0]): row[1] for row in fast.rows(session, _HOLD_TIMES, params)}
 
 
 def in_flight(session: Session, identity_id: int) -> list[OutboxAction]:
@@ -199,8 +205,3 @@ def hold(session: Session, *, identity_id: int, action: str, until: datetime, re
     elif until > row.until:
         row.until = until
         row.reason = reason[:300]
-
-
-def holds_for(session: Session, identity_id: int, now: datetime) -> dict[str, ActionHold]:
-    """The identity's holds still in force at `now`, by action."""
-    return {h.action: h for h in session.scalars(_HOLDS, {"identity_id": identity_id, "now": now})}

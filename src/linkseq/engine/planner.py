@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 from linkseq.campaigns import CampaignSpec
 from linkseq.engine.config import EngineConfig
 from linkseq.engine.limits import load_remote_limits
-from linkseq.engine.outbox import holds_for
+from linkseq.engine.outbox import hold_times
 from linkseq.engine.quotas import Sends, quotas_of, recent_sends
 from linkseq.engine.steps import load_spec, step_at, step_kind
 from linkseq.planning.hours import WorkingSchedule
@@ -284,7 +284,7 @@ def build_plan(
     quotas, campaign_caps = quotas_of(
         identity,
         sends,
-        {a: h.until for a, h in holds_for(session, identity.id, now).items()},
+        hold_times(session, identity.id, now),
         now=now,
         config=config,
         campaign_caps={cid: info.caps() for cid, info in campaigns.items()},

@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from linkseq.engine.config import EngineConfig
-from linkseq.engine.outbox import holds_for
+from linkseq.engine.outbox import hold_times
 from linkseq.planning.quota import (
     DAY,
     INMAIL_WINDOW,
@@ -210,7 +210,7 @@ def identity_quotas(
     can apply."""
     sends = recent_sends(session, [identity.id], now, remote=remote, actions=actions)
     mine = sends.get(identity.id, Sends())
-    holds = {a: h.until for a, h in holds_for(session, identity.id, now).items()}
+    holds = hold_times(session, identity.id, now)
     return quotas_of(
         identity,
         mine,

@@ -896,7 +896,7 @@ class Engine:
             "now": now,
             "before": before,
         }
-        rows = session.execute(_LATER_STEPS, params).all()
+        rows = fast.rows(session, _LATER_STEPS, params)
         times: list[tuple[datetime, datetime | None]] = []
         for cid, state, index, messages, lead_tz, due in rows:
             if due is None:

@@ -30,6 +30,7 @@ from linkseq.engine.people import PersonKey, canonical_url, leads_for
 from linkseq.engine.quotas import COUNTED
 from linkseq.engine.steps import after_acceptance, load_spec, next_due
 from linkseq.engine.transitions import apply_event
+from linkseq.store import fast
 from linkseq.store.enums import ActionKind, EnrollmentState, SyncKind
 from linkseq.store.models import (
     Campaign,
@@ -546,7 +547,7 @@ def pending_invitations(session: Session, identity_id: int) -> int:
     invites again after an acceptance, not only after the next sent-invitations sync)."""
     since = last_synced(session, identity_id, SyncKind.SENT_INVITATIONS)
     if since is None:
-        return int(session.execute(_INVITED, {"identity_id": identity_id}).scalar_one())
-    cached = session.execute(_PENDING_CACHED, {"identity_id": identity_id}).scalar_one()
-    sent = session.execute(_CONNECTS_SINCE, {"identity_id": identity_id, "since": since})
-    return max(int(cached), 0) + int(sent.scalar_one())
+        return int(fast.scalar(session, _INVITED, {"identity_id": identity_id}))
+    cached = fast.scalar(session, _PENDING_CACHED, {"identity_id": identity_id})
+    sent = fast.scalar(session, _CONNECTS_SINCE, {"identity_id": identity_id, "since": since})
+    return max(int(cached), 0) + int(sent)
