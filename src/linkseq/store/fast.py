@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
@@ -50,7 +50,7 @@ class _Shape:
 
     sql: str
     params: tuple[_Param, ...]
-    results: tuple[Processor, ...] | None
+    convert: Callable[[Sequence[Any]], tuple[Any, ...]] | None  # a row's values converted
     fallback: bool  # a Python-side default is due: SQLAlchemy runs it
 
 
@@ -91,17 +91,31 @@ def _shape(statement: Statement, dialect: sa.Dialect, keys: tuple[str, ...] | No
                 process=impl.bind_processor(dialect),
             )
         )
-    results: tuple[Processor, ...] | None = None
-    if compiled._result_columns:
-        processors = tuple(
-            entry.type.dialect_impl(dialect).result_processor(dialect, None)
-            for entry in compiled._result_columns
-        )
-        results = processors if any(p is not None for p in processors) else None
+    processors = [
+        entry.type.dialect_impl(dialect).result_processor(dialect, None)
+        for entry in compiled._result_columns
+    ]
     fallback = bool(compiled.insert_prefetch or compiled.update_prefetch)
-    shape = _Shape(compiled.string, tuple(params), results, fallback)
+    shape = _Shape(compiled.string, tuple(params), _converter(processors), fallback)
     _SHAPES[key] = (statement, shape)
     return shape
+
+
+def _converter(
+    processors: Sequence[Processor],
+) -> Callable[[Sequence[Any]], tuple[Any, ...]] | None:
+    """One function that converts a whole row (`lambda r: (r[0], p1(r[1]), ...)`), written
+    for the statement's columns once: per row, one call instead of a loop over its values.
+    None when no column needs converting."""
+    if all(p is None for p in processors):
+        return None
+    scope = {f"p{i}": p for i, p in enumerate(processors) if p is not None}
+    values = ", ".join(
+        f"p{i}(r[{i}])" if p is not None else f"r[{i}]" for i, p in enumerate(processors)
+    )
+    # the source holds column positions only: nothing of a statement or of a value
+    function = eval(f"lambda r: ({values},)", scope)  # noqa: S307
+    return cast(Callable[[Sequence[Any]], tuple[Any, ...]], function)
 
 
 def _bound(shape: _Shape, params: Mapping[str, Any]) -> tuple[str, list[Any]]:
@@ -161,13 +175,9 @@ def rows(
         return [tuple(row) for row in ran]
     shape, cursor = ran
     fetched = cursor.fetchall()
-    processors = shape.results
-    if processors is None:
+    if shape.convert is None:
         return list(fetched)
-    return [
-        tuple(v if p is None else p(v) for v, p in zip(row, processors, strict=True))
-        for row in fetched
-    ]
+    return list(map(shape.convert, fetched))
 
 
 def first(
