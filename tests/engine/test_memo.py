@@ -16,9 +16,9 @@ from linkseq.engine.planner import IdentityPlan, active_campaigns, due_candidate
 from linkseq.engine.transitions import apply_event
 from linkseq.planning.pacing import Pacing, StepKind
 from linkseq.planning.schedule import Candidate, Held, HoldReason, Plan, Planned
-from linkseq.store.enums import ActionKind, ActionStatus
 from linkseq.store.models import Enrollment, Identity, OutboxAction
 from tests.engine.harness import Harness, campaign_spec, person
+from tests.store.factories import add_inbox_reply
 
 VISITS = [{"id": "look", "type": "visit"}]
 
@@ -80,21 +80,11 @@ def test_a_message_sent_from_elsewhere_makes_the_next_pass_plan_anew(harness: Ha
     with harness.sessions() as session:
         enrollment = session.scalars(sa.select(Enrollment)).first()
         assert enrollment is not None
-        now = harness.clock.now()
-        session.add(
-            OutboxAction(
-                enrollment_id=None,
-                identity_id=enrollment.identity_id,
-                step_id="inbox",
-                kind=ActionKind.MESSAGE,
-                idempotency_key="inbox:test",
-                status=ActionStatus.SENT,
-                request={},
-                attempts=1,
-                created_at=now,
-                updated_at=now,
-                sent_at=now,
-            )
+        add_inbox_reply(
+            session,
+            identity_id=enrollment.identity_id,
+            at=harness.clock.now(),
+            key="inbox:test",
         )
         session.commit()
     _to_wake(harness)

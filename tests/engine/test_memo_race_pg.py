@@ -24,10 +24,11 @@ from linkseq.engine.memo import high_water
 from linkseq.engine.quotas import COUNTED
 from linkseq.planning.pacing import StepKind
 from linkseq.planning.quota import Action
-from linkseq.store.enums import ActionKind, ActionStatus, EnrollmentState
+from linkseq.store.enums import ActionKind, EnrollmentState
 from linkseq.store.models import Enrollment, Identity, OutboxAction
 from tests.engine.harness import Harness, campaign_spec, person
 from tests.store.dbfixtures import create_pg_database, drop_pg_database
+from tests.store.factories import add_inbox_reply
 
 pytestmark = pytest.mark.postgres
 
@@ -64,20 +65,9 @@ def _identity_id(h: Harness, name: str) -> int:
 
 def _inbox_reply(session: Session, identity_id: int, token: str, at: datetime) -> OutboxAction:
     """An outbox row as the inbox's reply writes it (sent: no reconciliation in the passes)."""
-    row = OutboxAction(
-        enrollment_id=None,
-        identity_id=identity_id,
-        step_id="inbox",
-        kind=ActionKind.MESSAGE,
-        idempotency_key=f"inbox:{identity_id}:{token}",
-        status=ActionStatus.SENT,
-        request={},
-        attempts=1,
-        created_at=at,
-        updated_at=at,
-        sent_at=at,
+    row = add_inbox_reply(
+        session, identity_id=identity_id, at=at, key=f"inbox:{identity_id}:{token}"
     )
-    session.add(row)
     session.flush()  # the id is taken now, the row visible to others only at commit
     return row
 

@@ -105,3 +105,12 @@ def add_sent(
     )
     session.add(action)
     return action
+
+
+def add_inbox_reply(session: Session, *, identity_id: int, at: datetime, key: str) -> OutboxAction:
+    """A message sent by hand from the inbox at `at`, as the inbox writes it (no enrollment)."""
+    action = add_sent(
+        session, identity_id=identity_id, kind=enums.ActionKind.MESSAGE, at=at, key=key
+    )
+    action.step_id, action.attempts = "inbox", 1
+    return action
