@@ -146,7 +146,7 @@ _TO_SEND = (
     .where(Enrollment.id == sa.bindparam("id"))
     .execution_options(populate_existing=True)
 )
-_STATUS = sa.select(Identity.status).where(Identity.id == sa.bindparam("id"))
+_STATUS = sa.select(Identity.status, Identity.updated_at).where(Identity.id == sa.bindparam("id"))
 
 
 @dataclass(slots=True)
@@ -343,6 +343,10 @@ class Engine:
         if connection is None:
             with self._bind.connect() as own:
                 return self.work(identity_id, connection=own)
+        if connection.in_transaction():
+            # the pass's session would join it, and its commits (the outbox's intent before
+            # each call) would not be commits
+            raise ValueError("Engine.work needs a connection outside any transaction")
         with self.sessions(bind=connection) as session:
             rows = session.execute(_IDENTITY, {"identity_id": identity_id}).all()
             assert rows
@@ -607,16 +611,16 @@ class Engine:
         if not self._wait_until(session, identity, first.at):
             return built
         if (
-            memo is kept
-            and first.candidate.kind in _MESSAGE_KINDS
-            and not self._in_id_order(session)
+            first.candidate.kind in _MESSAGE_KINDS
+            and (waits or (memo is kept and not self._in_id_order(session)))
             and not self._message_room(session, identity, campaigns, first.candidate.campaign)
         ):
-            # PostgreSQL commits ids out of their order: a message sent from the inbox can
-            # commit, after the plan was kept, an id below its high-water mark, which
-            # `PlanMemo.usable` does not see. The kept plan's first message is checked as a
-            # burst's next ones are; refused, the plan is dropped and the identity woken for
-            # a new one at once (it sees the limit)
+            # The plan's first message is checked as a burst's next ones are when the plan's
+            # count may be out of date: the pass waited for it (a message sent from the inbox
+            # meanwhile), or the plan was kept on PostgreSQL (which commits ids out of their
+            # order: the inbox's message can commit, after the plan was kept, an id below its
+            # high-water mark, which `PlanMemo.usable` does not see). Refused, the plan is
+            # dropped and the identity woken for a new one at once (it sees the limit)
             return built
         started = self._now()
         woke = started if waits else since  # a message's sync must come after this instant
@@ -964,8 +968,9 @@ def _as_planned(
 
 def _disconnected(session: Session, identity: Identity) -> bool:
     """True when the identity was paused during the pass (AUTH_EXPIRED on a send, or by hand):
-    its status read again (the whole row only when it changed)."""
-    status = session.execute(_STATUS, {"id": identity.id}).scalar_one()
-    if status != identity.status:
+    its status read again, and the whole row when it changed (every writer of an identity moves
+    its `updated_at`: a level or a ramp-up start changed meanwhile reaches the next check)."""
+    status, updated_at = session.execute(_STATUS, {"id": identity.id}).one()
+    if status != identity.status or updated_at != identity.updated_at:
         session.refresh(identity)
     return status != IdentityStatus.ACTIVE
