@@ -95,3 +95,15 @@ def test_after_its_pass_a_run_makes_no_claim_that_finds_nothing(harness: Harness
     assert report.wake_read
     assert report.next_wake is not None
     assert report.next_wake > harness.clock.now()
+
+
+def test_a_pass_refuses_a_connection_already_in_a_transaction(harness: Harness) -> None:
+    """The pass's commits (the outbox's intent before each call) must be commits: on a
+    connection in someone's transaction its session would only join it."""
+    with harness.sessions() as session:
+        identity_id = session.scalars(sa.select(Identity.id)).one()
+    with harness.db.connect() as connection:
+        connection.execute(sa.select(1))  # a transaction begins
+        with pytest.raises(ValueError, match="outside any transaction"):
+            harness.engine.work(identity_id, connection=connection)
+    assert not harness.calls("linkedin-visit-profile")  # nothing was sent meanwhile

@@ -21,10 +21,10 @@ from linkseq.engine import memo, outbox, planner, quotas, runner, sync
 from linkseq.engine.transitions import _AUDIT
 from linkseq.leads import dnc
 from linkseq.planning.quota import Action
-from linkseq.store import fast, session_factory
+from linkseq.store import build_engine, fast, session_factory, upgrade
 from linkseq.store.enums import ActionKind, ActionStatus, CampaignStatus, EnrollmentState
 from linkseq.store.leases import _CLAIM_FIRST, _RELEASE, ensure_lease_rows
-from linkseq.store.models import AuditEvent, DoNotContact, Enrollment, OutboxAction
+from linkseq.store.models import AuditEvent, DoNotContact, Enrollment, OutboxAction, WorkerLease
 from tests.store.factories import (
     T0,
     add_campaign,
@@ -251,3 +251,53 @@ def test_a_session_read_sees_its_pending_changes(sessions: sessionmaker[Session]
             {},
         )
         assert found == [(enrollment.id,)]
+
+
+def test_sqlite_reads_go_straight_to_the_driver(
+    sqlite_engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Not vacuous: on SQLite (nobody watching) SQLAlchemy's execution is not used at all."""
+    with session_factory(sqlite_engine)() as session:
+        session.connection()  # the transaction begins (its BEGIN is a driver call too)
+
+        def refuse(*_: Any, **__: Any) -> None:
+            raise AssertionError("went through SQLAlchemy's execution")
+
+        monkeypatch.setattr(sa.Connection, "execute", refuse)
+        assert fast.rows(session, memo._HIGH_WATER, {}) == [(None, None)]
+
+
+def test_an_update_given_a_column_it_does_not_set_sets_it_as_sqlalchemy_does(
+    sessions: sessionmaker[Session],
+) -> None:
+    """SQLAlchemy adds a parameter named like a column to an UPDATE's SET: so does `fast` (it
+    lets SQLAlchemy run such a call)."""
+    statement = (
+        sa.update(WorkerLease)
+        .where(WorkerLease.identity_id == sa.bindparam("b_id"))
+        .values(owner=sa.bindparam("b_owner"))
+    )
+    until = T0 + timedelta(hours=2)
+    with sessions() as session:
+        ensure_lease_rows(session)
+        params = {"b_id": 1, "b_owner": "w9", "expires_at": until}
+        assert fast.execute(session, statement, params) == 1
+        row = session.get(WorkerLease, 1)
+        assert row is not None
+        session.refresh(row)
+        assert (row.owner, row.expires_at) == ("w9", until)
+
+
+def test_a_locked_database_raises_sqlalchemys_error(tmp_path: Any) -> None:
+    """The BEGIN IMMEDIATE that waits for another writer and gives up is SQLAlchemy's
+    `OperationalError` (the CLI tells a locked database from a bug by it)."""
+    url = f"sqlite:///{tmp_path / 'locked.db'}"
+    upgrade(build_engine(url))
+    engine = build_engine(url, busy_timeout_ms=20)
+    try:
+        with engine.connect() as holder, engine.connect() as other:
+            holder.begin()  # BEGIN IMMEDIATE: the write lock, held
+            with pytest.raises(sa.exc.OperationalError):
+                other.begin()
+    finally:
+        engine.dispose()

@@ -56,6 +56,8 @@ __all__ = ["PlanMemo", "goes_ahead", "high_water"]
 # A lead that leaves its sequence (replied, stopped, done) takes nothing from a kept plan but
 # its own place in it: the plan's actions for it are not sent (the runner reads each
 # enrollment again before its send: `_as_planned`), and the rest of the plan still holds.
+# (A hold on the identity's actions, which the probe does not read, is written with a note of
+# the lead's current state (`actions._on_error`), never a leaving one: it is still seen.)
 _LEAVING = frozenset(
     s.value
     for s in (
@@ -185,7 +187,7 @@ class PlanMemo:
         if self.built.plan.go and self.consumed >= len(self.built.plan.go):
             return False  # every action sent (a plan that had none holds until `valid_until`)
         outbox, audit = self.high_water
-        row = fast.first(
+        row = fast.first(  # a Core probe: nothing of the session's to flush first, as before
             session,
             _CHANGED,
             {
@@ -195,6 +197,7 @@ class PlanMemo:
                 "ours": sorted(self.ours),
                 "sent_to": sorted(self.sent_to),
             },
+            flush=False,
         )
         assert row is not None
         other_sends, moved = row

@@ -165,9 +165,7 @@ def recent_sends(
     out: dict[int, Sends] = {}
     if not identity_ids:
         return out
-    reach = {
-        name: _reach(now, window, actions, remote) for name, (window, actions) in _READ_BACK.items()
-    }
+    reach = {name: _reach(now, window, read, remote) for name, (window, read) in _READ_BACK.items()}
     # in flight (no sent_at yet): a week back, as far as the daily and weekly windows reach
     flight_ago = min(reach["connect_ago"], reach["daily_ago"])
     params = {"ids": list(identity_ids), "flight_ago": flight_ago, **reach}

@@ -61,7 +61,14 @@ def _configure_sqlite(engine: Engine, busy_timeout_ms: int) -> None:
         # cursor, a result) costs more than the BEGIN itself, at every transaction
         driver = connection.connection.driver_connection
         assert driver is not None
-        driver.execute("BEGIN" if readonly else "BEGIN IMMEDIATE")
+        sql = "BEGIN" if readonly else "BEGIN IMMEDIATE"
+        dbapi = connection.dialect.loaded_dbapi
+        try:
+            driver.execute(sql)
+        except dbapi.Error as exc:  # a locked database: SQLAlchemy's error, as before
+            raise sa.exc.DBAPIError.instance(
+                sql, (), exc, dbapi.Error, dialect=connection.dialect
+            ) from exc
 
 
 def session_factory(engine: Engine, *, readonly: bool = False) -> sessionmaker[Session]:

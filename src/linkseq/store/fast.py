@@ -50,17 +50,22 @@ class _Shape:
 
     sql: str
     params: tuple[_Param, ...]
+    names: frozenset[str] | None  # an UPDATE's parameters (another would be a column to set)
     convert: Callable[[Sequence[Any]], tuple[Any, ...]] | None  # a row's values converted
+    width: int  # its rows' columns
     fallback: bool  # a Python-side default is due: SQLAlchemy runs it
 
 
-_SHAPES: dict[tuple[int, tuple[str, ...] | None], tuple[Statement, _Shape]] = {}
+# by statement, dialect (each engine's own processors) and an INSERT's columns; the statements
+# are built once, so the cache holds a few dozen shapes
+_SHAPES: dict[tuple[int, int, tuple[str, ...] | None], _Shape] = {}
+_HELD: list[tuple[Statement, sa.Dialect]] = []  # what the ids above name stays alive
 
 
 def _connection(runs: Runs, flush: bool) -> sa.Connection:
     """The connection in its transaction (begun now if none is), a session's pending changes
-    flushed first when `flush` (what a session's statement does; a statement on the session's
-    connection does not)."""
+    flushed first when `flush` (what a session's ORM statement does; a Core statement on the
+    session's connection does not)."""
     if isinstance(runs, Session):
         if flush:
             runs.flush()
@@ -71,10 +76,10 @@ def _connection(runs: Runs, flush: bool) -> sa.Connection:
 
 
 def _shape(statement: Statement, dialect: sa.Dialect, keys: tuple[str, ...] | None) -> _Shape:
-    key = (id(statement), keys)
+    key = (id(statement), id(dialect), keys)
     found = _SHAPES.get(key)
-    if found is not None and found[0] is statement:
-        return found[1]
+    if found is not None:
+        return found
     compiled = statement.compile(dialect=dialect, column_keys=list(keys) if keys else None)
     assert isinstance(compiled, SQLCompiler)
     params = []
@@ -96,8 +101,11 @@ def _shape(statement: Statement, dialect: sa.Dialect, keys: tuple[str, ...] | No
         for entry in compiled._result_columns
     ]
     fallback = bool(compiled.insert_prefetch or compiled.update_prefetch)
-    shape = _Shape(compiled.string, tuple(params), _converter(processors), fallback)
-    _SHAPES[key] = (statement, shape)
+    names = frozenset(p.name for p in params) if compiled.isupdate else None
+    convert = _converter(processors)
+    shape = _Shape(compiled.string, tuple(params), names, convert, len(processors), fallback)
+    _HELD.append((statement, dialect))
+    _SHAPES[key] = shape
     return shape
 
 
@@ -150,7 +158,9 @@ def _run(
         # elsewhere, or when someone watches the statements (a listener, `echo`): SQLAlchemy
         return connection.execute(statement, dict(params))
     shape = _shape(statement, dialect, tuple(params) if insert else None)
-    if shape.fallback:
+    if shape.fallback or (shape.names is not None and not shape.names.issuperset(params)):
+        # a Python-side default to compute, or an UPDATE given a parameter it does not take
+        # (SQLAlchemy would set that column too): SQLAlchemy runs it
         return connection.execute(statement, dict(params))
     sql, values = _bound(shape, params)
     driver = connection.connection.driver_connection
@@ -169,12 +179,14 @@ def rows(
     """Every row of a SELECT (or of a statement's RETURNING), as tuples of converted values.
 
     On a session, its pending changes are flushed first unless `flush=False` (every function
-    here takes it)."""
+    here takes it): as an ORM statement of the session would (a statement of table columns, or
+    one on the session's connection, would not)."""
     ran = _run(runs, statement, params, insert=False, flush=flush)
     if not isinstance(ran, tuple):
         return [tuple(row) for row in ran]
     shape, cursor = ran
     fetched = cursor.fetchall()
+    assert not fetched or len(fetched[0]) == shape.width, "a row unlike its statement's columns"
     if shape.convert is None:
         return list(fetched)
     return list(map(shape.convert, fetched))

@@ -66,8 +66,8 @@ _ENSURE_LITE = (
 
 
 # A worker's lease statements run on a session, or on a plain connection (the worker's loop:
-# none of the ORM's transaction work between two passes)
-Runs = Session | sa.Connection
+# none of the ORM's transaction work between two passes): `fast.Runs`
+Runs = fast.Runs
 
 
 def _ensure_lease_rows(session: Runs) -> None:
