@@ -45,8 +45,8 @@ class _Param:
 
 @dataclass(frozen=True, slots=True)
 class _Shape:
-    """A statement compiled for SQLite: its text, its positional parameters, its columns'
-    result processors (None: no column needs one)."""
+    """A statement compiled for SQLite: its text, its positional parameters, how its rows'
+    values are converted (None: none needs it), and when SQLAlchemy runs it instead."""
 
     sql: str
     params: tuple[_Param, ...]
