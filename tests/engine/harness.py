@@ -33,7 +33,7 @@ from linkseq.store.models import (
     OutboxAction,
 )
 
-__all__ = ["OUTREACH", "Harness", "campaign_spec", "person"]
+__all__ = ["CONNECT_THEN_MESSAGE", "OUTREACH", "Harness", "campaign_spec", "person"]
 
 OUTREACH = (
     "linkedin-visit-profile",
@@ -60,6 +60,14 @@ def person(handle: str, **fields: Any) -> dict[str, Any]:
     return base
 
 
+# connect (note) → wait for the acceptance → a first message an hour after it
+CONNECT_THEN_MESSAGE: list[dict[str, Any]] = [
+    {"id": "invite", "type": "connect", "note": "Hi {{ first_name }}, glad to connect."},
+    {"id": "accepted", "type": "wait_for_acceptance", "timeout_days": 7},
+    {"id": "hello", "type": "message", "delay": "1h", "text": "Thanks, {{ first_name }}!"},
+]
+
+
 def campaign_spec(
     name: str = "T",
     identities: Iterable[str] = ("alice",),
@@ -74,9 +82,7 @@ def campaign_spec(
         "pacing": {"min_gap_seconds": 45, "max_gap_seconds": 90},
         "steps": steps
         or [
-            {"id": "invite", "type": "connect", "note": "Hi {{ first_name }}, glad to connect."},
-            {"id": "accepted", "type": "wait_for_acceptance", "timeout_days": 7},
-            {"id": "hello", "type": "message", "delay": "1h", "text": "Thanks, {{ first_name }}!"},
+            *CONNECT_THEN_MESSAGE,
             {
                 "id": "nudge",
                 "type": "message",
@@ -271,6 +277,21 @@ class Harness:
             if target > now:
                 self.sandbox.advance(to=target)
         return reports
+
+    def to_wake(self, engine: Engine | None = None) -> None:
+        """Move time to the engine's next wake (a second on at least), as its worker would."""
+        wake = (engine or self.engine).next_wake()
+        assert wake is not None
+        self.sandbox.advance(to=max(wake, self.clock.now() + timedelta(seconds=1)))
+
+    def run_until_call(self, action: str, *, passes: int = 80) -> None:
+        """Run passes, moving time to each next wake, until the sandbox received `action`."""
+        for _ in range(passes):
+            self.run_once()
+            if self.calls(action):
+                return
+            self.to_wake()
+        raise AssertionError(f"no {action} call within {passes} passes")
 
     # --- looking ---------------------------------------------------------------------------
 

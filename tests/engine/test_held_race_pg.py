@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterator
-from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -61,13 +60,7 @@ def test_an_import_committed_between_the_read_and_the_hold_is_not_lost(
         return result
 
     monkeypatch.setattr(actions, "_request", import_meanwhile)
-    for _ in range(20):
-        harness.run_once()
-        if harness.calls("linkedin-connect-profile"):
-            break
-        wake = harness.engine.next_wake()
-        assert wake is not None
-        harness.sandbox.advance(to=max(wake, harness.clock.now() + timedelta(seconds=1)))
+    harness.run_until_call("linkedin-connect-profile", passes=20)
     assert imported == [1]
     [sent] = harness.calls("linkedin-connect-profile")
     assert sent.text == NOTE.replace("{{ company_name }}", "Acme")
@@ -91,9 +84,7 @@ def test_a_pass_does_not_wait_on_an_import_in_progress_and_sends_once_it_commits
             outcomes.extend(r.outcome for i in report.identities for r in i.results)
             if until_outcome in outcomes:
                 return
-            wake = harness.engine.next_wake()
-            assert wake is not None
-            harness.sandbox.advance(to=max(wake, harness.clock.now() + timedelta(seconds=1)))
+            harness.to_wake()
 
     # the passes run in a thread: a pass that waited on the row would not come back before the
     # import commits (this thread holds it), and the test says so instead of hanging

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 import pytest
 import sqlalchemy as sa
@@ -26,18 +25,13 @@ from linkseq.planning.pacing import StepKind
 from linkseq.planning.quota import Action
 from linkseq.store.enums import ActionKind, EnrollmentState
 from linkseq.store.models import Enrollment, Identity, OutboxAction
-from tests.engine.harness import Harness, campaign_spec, person
+from tests.engine.harness import CONNECT_THEN_MESSAGE, Harness, campaign_spec, person
 from tests.store.dbfixtures import create_pg_database, drop_pg_database
 from tests.store.factories import add_inbox_reply
 
 pytestmark = pytest.mark.postgres
 
 LIMIT = 2  # messages a day
-STEPS: list[dict[str, Any]] = [
-    {"id": "invite", "type": "connect", "note": "Hi {{ first_name }}, glad to connect."},
-    {"id": "accepted", "type": "wait_for_acceptance", "timeout_days": 7},
-    {"id": "hello", "type": "message", "delay": "1h", "text": "Thanks, {{ first_name }}!"},
-]
 
 
 @pytest.fixture
@@ -47,7 +41,7 @@ def harness() -> Iterator[Harness]:
         url.render_as_string(hide_password=False),
         persons=[person("ann"), person("bob")],
         identities=("alice", "bea"),  # bea: another identity, sending from the inbox too
-        campaigns=[campaign_spec(steps=STEPS, identities=("alice",))],
+        campaigns=[campaign_spec(steps=CONNECT_THEN_MESSAGE, identities=("alice",))],
         # one message a pass: the plan that sends ann's keeps bob's for the next pass
         config=EngineConfig(messages_per_day=LIMIT, max_batch=1),
     )
@@ -82,12 +76,6 @@ def _most_in_a_day(h: Harness, identity_id: int) -> int:
     return max(
         (sum(1 for s in stamps if t - timedelta(days=1) < s <= t) for t in stamps), default=0
     )
-
-
-def _to_wake(h: Harness) -> None:
-    wake = h.engine.next_wake()
-    assert wake is not None
-    h.sandbox.advance(to=max(wake, h.clock.now() + timedelta(seconds=1)))
 
 
 def test_a_reply_committed_below_a_kept_plans_mark_holds_its_next_message(
@@ -126,11 +114,7 @@ def test_a_reply_committed_below_a_kept_plans_mark_holds_its_next_message(
 
     monkeypatch.setattr(runner, "high_water", reply_meanwhile)
     try:
-        for _ in range(60):
-            harness.run_once()
-            if harness.calls("linkedin-message-profile"):
-                break
-            _to_wake(harness)
+        harness.run_until_call("linkedin-message-profile", passes=60)
         memo = harness.engine._memos.get(alice)
         # the plan sent ann's message and kept bob's, built over the reply it could not see
         assert memo is not None
@@ -146,7 +130,7 @@ def test_a_reply_committed_below_a_kept_plans_mark_holds_its_next_message(
         late.commit()  # the reply commits: id N, below the kept plan's mark
         late.close()
     assert _most_in_a_day(harness, alice) == LIMIT
-    _to_wake(harness)
+    harness.to_wake()
     report = harness.run_once()
     assert len(harness.calls("linkedin-message-profile")) == 1, "bob's message went over the limit"
     assert report.sent == 0

@@ -19,15 +19,10 @@ from linkseq.engine.quotas import COUNTED
 from linkseq.planning.pacing import StepKind
 from linkseq.store.enums import ActionKind, EnrollmentState
 from linkseq.store.models import Identity, OutboxAction, WorkerLease
-from tests.engine.harness import Harness, campaign_spec, person
+from tests.engine.harness import CONNECT_THEN_MESSAGE, Harness, campaign_spec, person
 from tests.store.factories import add_inbox_reply
 
 LIMIT = 2  # messages a day
-STEPS: list[dict[str, Any]] = [
-    {"id": "invite", "type": "connect", "note": "Hi {{ first_name }}, glad to connect."},
-    {"id": "accepted", "type": "wait_for_acceptance", "timeout_days": 7},
-    {"id": "hello", "type": "message", "delay": "1h", "text": "Thanks, {{ first_name }}!"},
-]
 
 
 @pytest.fixture
@@ -35,7 +30,7 @@ def harness(tmp_path: Any) -> Iterator[Harness]:
     h = Harness(
         f"sqlite:///{tmp_path / 'wait.db'}",
         persons=[person("ann"), person("bob")],
-        campaigns=[campaign_spec(steps=STEPS)],
+        campaigns=[campaign_spec(steps=CONNECT_THEN_MESSAGE)],
         # one message a pass: the plan that sends ann's keeps bob's for the next pass
         config=EngineConfig(messages_per_day=LIMIT, max_batch=1),
     )
@@ -59,13 +54,7 @@ def _messages(h: Harness) -> int:
 def test_a_reply_sent_while_the_pass_waits_holds_the_message_it_waited_for(
     harness: Harness,
 ) -> None:
-    for _ in range(80):  # until ann's message went, bob's next in the kept plan
-        harness.run_once()
-        if harness.calls("linkedin-message-profile"):
-            break
-        wake = harness.engine.next_wake()
-        assert wake is not None
-        harness.sandbox.advance(to=max(wake, harness.clock.now() + timedelta(seconds=1)))
+    harness.run_until_call("linkedin-message-profile")  # ann's: bob's next in the kept plan
     with harness.sessions() as session:
         identity_id = session.scalars(sa.select(Identity.id)).one()
     memo = harness.engine._memos.get(identity_id)

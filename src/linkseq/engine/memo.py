@@ -43,11 +43,11 @@ from datetime import datetime, timedelta
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from linkseq.engine.lifecycle import TERMINAL, State
 from linkseq.engine.planner import IdentityPlan
 from linkseq.planning.quota import Action
 from linkseq.planning.schedule import HoldReason, Plan, Planned
 from linkseq.store import fast
-from linkseq.store.enums import EnrollmentState
 from linkseq.store.models import AuditEvent, Enrollment, OutboxAction
 
 __all__ = ["PlanMemo", "goes_ahead", "high_water"]
@@ -58,17 +58,7 @@ __all__ = ["PlanMemo", "goes_ahead", "high_water"]
 # enrollment again before its send: `_as_planned`), and the rest of the plan still holds.
 # (A hold on the identity's actions, which the probe does not read, is written with a note of
 # the lead's current state (`actions._on_error`), never a leaving one: it is still seen.)
-_LEAVING = frozenset(
-    s.value
-    for s in (
-        EnrollmentState.REPLIED,
-        EnrollmentState.PAUSED,
-        EnrollmentState.COMPLETED,
-        EnrollmentState.WITHDRAWN,
-        EnrollmentState.SKIPPED,
-        EnrollmentState.FAILED,
-    )
-)
+_LEAVING = frozenset(state.value for state in TERMINAL | {State.paused})
 # built once (a statement costs more to construct than to run)
 _HIGH_WATER = sa.select(
     sa.select(sa.func.max(OutboxAction.id)).scalar_subquery(),
@@ -107,9 +97,7 @@ def goes_ahead(action: Action, go: Sequence[Planned]) -> bool:
 
 def high_water(session: Session) -> tuple[int, int]:
     """The highest outbox and audit ids so far (each its primary key's last entry: no scan)."""
-    row = fast.first(session, _HIGH_WATER, {})
-    assert row is not None
-    outbox, audit = row
+    outbox, audit = fast.one(session, _HIGH_WATER, {})
     return int(outbox or 0), int(audit or 0)
 
 
@@ -187,7 +175,7 @@ class PlanMemo:
         if self.built.plan.go and self.consumed >= len(self.built.plan.go):
             return False  # every action sent (a plan that had none holds until `valid_until`)
         outbox, audit = self.high_water
-        row = fast.first(  # a Core probe: nothing of the session's to flush first, as before
+        other_sends, moved = fast.one(  # a Core probe: nothing to flush first, as before
             session,
             _CHANGED,
             {
@@ -199,8 +187,6 @@ class PlanMemo:
             },
             flush=False,
         )
-        assert row is not None
-        other_sends, moved = row
         return not other_sends and not moved
 
     def overtaken(self, now: datetime) -> bool:

@@ -51,10 +51,10 @@ from linkseq.planning.hours import is_open, next_open
 from linkseq.planning.pacing import ACTION_OF_KIND, StepKind, draw_gap, pass_rng
 from linkseq.planning.quota import Action
 from linkseq.planning.schedule import Candidate, Held, HoldReason, Plan, Planned
-from linkseq.store import fast
+from linkseq.store import fast, is_sqlite
 from linkseq.store.enums import EnrollmentState, IdentityStatus, SyncKind
+from linkseq.store.fast import Runs
 from linkseq.store.leases import (
-    Runs,
     claim_identity_lease,
     ensure_lease_rows,
     release_lease,
@@ -210,6 +210,9 @@ class Engine:
             with sessions() as session:
                 bind = session.get_bind()
         self._bind: sa.Engine = bind.engine if isinstance(bind, sa.Connection) else bind
+        # SQLite commits ids in their order (every writing transaction begins IMMEDIATE: one
+        # writer at a time); PostgreSQL does not
+        self._ids_in_order = is_sqlite(self._bind)
         self.client = client
         self.clock = clock
         self.config = config or EngineConfig()
@@ -222,8 +225,6 @@ class Engine:
         # rows are made at the next run (at the first run: always)
         self._missing_leases = True
         self._held_first: dict[int, tuple[tuple[Held, ...], dict[Action, datetime]]] = {}
-        # whether the database commits ids in their order (SQLite): read at the first need
-        self._ids_in_order: bool | None = None
 
     # --- running ------------------------------------------------------------------------------
 
@@ -302,9 +303,7 @@ class Engine:
             return self._next_wake(connection)
 
     def _next_wake(self, session: Runs) -> datetime | None:
-        row = fast.first(session, _NEXT_WAKE, {})
-        assert row is not None
-        active, leased, timed, value = row
+        active, leased, timed, value = fast.one(session, _NEXT_WAKE, {})
         if leased < active:
             self._missing_leases = True
         if not active:
@@ -449,9 +448,7 @@ class Engine:
             )
             _HAS_DUE[states] = query
         params = {"identity_id": identity.id, "until": until, "campaigns": campaign_ids}
-        row = fast.first(session, query, params)
-        assert row is not None
-        return tuple(bool(x) for x in row)
+        return tuple(bool(x) for x in fast.one(session, query, params))
 
     def _pass(
         self, session: Session, identity: Identity, report: IdentityReport, *, in_flight: bool
@@ -612,7 +609,7 @@ class Engine:
             return built
         if (
             first.candidate.kind in _MESSAGE_KINDS
-            and (waits or (memo is kept and not self._in_id_order(session)))
+            and (waits or (memo is kept and not self._ids_in_order))
             and not self._message_room(session, identity, campaigns, first.candidate.campaign)
         ):
             # The plan's first message is checked as a burst's next ones are when the plan's
@@ -752,13 +749,6 @@ class Engine:
             log.warning("engine.lease_lost", identity=identity.name, owner=self.owner)
             return False
         return not self.stopping
-
-    def _in_id_order(self, session: Session) -> bool:
-        """True when the database commits ids in their order: SQLite, where every writing
-        transaction begins IMMEDIATE (one writer at a time). Read once."""
-        if self._ids_in_order is None:
-            self._ids_in_order = session.get_bind().dialect.name == "sqlite"
-        return self._ids_in_order
 
     def _message_room(
         self,

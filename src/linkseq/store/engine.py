@@ -20,6 +20,8 @@ from sqlalchemy import event
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
+from linkseq.store import fast
+
 __all__ = ["READONLY_OPTION", "build_engine", "is_sqlite", "session_factory"]
 
 READONLY_OPTION = "linkseq_readonly"
@@ -59,16 +61,7 @@ def _configure_sqlite(engine: Engine, busy_timeout_ms: int) -> None:
         readonly = connection.get_execution_options().get(READONLY_OPTION, False)
         # straight on the driver's connection: a statement through SQLAlchemy (events, a
         # cursor, a result) costs more than the BEGIN itself, at every transaction
-        driver = connection.connection.driver_connection
-        assert driver is not None
-        sql = "BEGIN" if readonly else "BEGIN IMMEDIATE"
-        dbapi = connection.dialect.loaded_dbapi
-        try:
-            driver.execute(sql)
-        except dbapi.Error as exc:  # a locked database: SQLAlchemy's error, as before
-            raise sa.exc.DBAPIError.instance(
-                sql, (), exc, dbapi.Error, dialect=connection.dialect
-            ) from exc
+        fast.driver_execute(connection, "BEGIN" if readonly else "BEGIN IMMEDIATE")
 
 
 def session_factory(engine: Engine, *, readonly: bool = False) -> sessionmaker[Session]:

@@ -25,7 +25,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.compiler import SQLCompiler
 
-__all__ = ["execute", "first", "insert", "rows", "scalar"]
+__all__ = ["driver_execute", "execute", "first", "insert", "one", "rows", "scalar"]
 
 Runs = Session | sa.Connection
 Statement = Any  # a built-once Core statement: a SELECT, an INSERT, an UPDATE or a DELETE
@@ -163,13 +163,21 @@ def _run(
         # (SQLAlchemy would set that column too): SQLAlchemy runs it
         return connection.execute(statement, dict(params))
     sql, values = _bound(shape, params)
+    return shape, driver_execute(connection, sql, values)
+
+
+def driver_execute(connection: sa.Connection, sql: str, values: Sequence[Any] = ()) -> Any:
+    """Run `sql` on the connection's driver connection (no SQLAlchemy execution around it);
+    the driver's cursor. A driver error comes back as SQLAlchemy's (`OperationalError` for a
+    locked database, `IntegrityError`, ...), as any statement's would."""
     driver = connection.connection.driver_connection
     assert driver is not None
+    dbapi = connection.dialect.loaded_dbapi
     try:
-        return shape, driver.execute(sql, values)
-    except dialect.loaded_dbapi.Error as exc:
+        return driver.execute(sql, values)
+    except dbapi.Error as exc:
         raise sa.exc.DBAPIError.instance(
-            sql, values, exc, dialect.loaded_dbapi.Error, dialect=dialect
+            sql, values, exc, dbapi.Error, dialect=connection.dialect
         ) from exc
 
 
@@ -198,6 +206,15 @@ def first(
     """The first row, or None."""
     found = rows(runs, statement, params, flush=flush)
     return found[0] if found else None
+
+
+def one(
+    runs: Runs, statement: Statement, params: Mapping[str, Any], *, flush: bool = True
+) -> Sequence[Any]:
+    """The first row of a statement that always gives one (an aggregate, `EXISTS` probes)."""
+    row = first(runs, statement, params, flush=flush)
+    assert row is not None, "the statement gave no row"
+    return row
 
 
 def scalar(
